@@ -1,0 +1,244 @@
+import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel, StateConcurrencyEnum, type LoggerService } from '@dapr/dapr';
+import type { Logger } from './log.js';
+import { currentTrace } from './trace.js';
+
+/**
+ * Why a Dapr call failed: the callee app answered non-2xx (`app`), the sidecar
+ * itself refused or failed (`dapr`: unknown app, open circuit, store error,
+ * ETag conflict…), the sidecar could not be reached, or it did not answer in time.
+ */
+export type DaprErrorKind = 'app' | 'dapr' | 'unreachable' | 'timeout';
+
+export class DaprError extends Error {
+  constructor(
+    readonly kind: DaprErrorKind,
+    readonly status: number | undefined,
+    readonly body: unknown,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DaprError';
+  }
+
+  /** An ETag mismatch or first-write collision: re-read and try again. */
+  get isConflict(): boolean {
+    if (this.status === 409) return true;
+    // Transactions report every store error as 500 ERR_STATE_TRANSACTION; the
+    // store's message is the only way to tell a lost optimistic race.
+    const text = JSON.stringify(this.body ?? '');
+    return /etag mismatch|no item was updated|ERR_STATE_ETAG/i.test(text);
+  }
+}
+
+export interface StateItem<T> {
+  value: T;
+  etag: string;
+}
+
+export interface WriteOptions {
+  /** Only write if the stored ETag still matches (optimistic concurrency). */
+  etag?: string;
+  /** Without an etag: only write if the key does not exist yet. */
+  firstWrite?: boolean;
+  metadata?: Record<string, string>;
+}
+
+export type StateOperation =
+  | ({ operation: 'upsert'; key: string; value: unknown } & WriteOptions)
+  | { operation: 'delete'; key: string; etag?: string };
+
+export interface InvokeOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface PublishOptions {
+  /** CloudEvent id: deterministic ids let subscribers drop duplicates. */
+  id?: string;
+  metadata?: Record<string, string>;
+}
+
+/** What services need from their sidecar; tests of domain code pass fakes of it. */
+export interface Sidecar {
+  invoke<T>(appId: string, method: string, options?: InvokeOptions): Promise<T>;
+  publish(pubsub: string, topic: string, data: unknown, options?: PublishOptions): Promise<void>;
+  getState<T>(store: string, key: string): Promise<StateItem<T> | undefined>;
+  saveState(store: string, key: string, value: unknown, options?: WriteOptions): Promise<void>;
+  deleteState(store: string, key: string, options?: { etag?: string }): Promise<void>;
+  transaction(store: string, operations: StateOperation[]): Promise<void>;
+  getSecret(store: string, name: string): Promise<string>;
+  isHealthy(): Promise<boolean>;
+}
+
+export interface SidecarOptions {
+  host: string;
+  httpPort: number;
+  apiToken?: string;
+  timeoutMs?: number;
+  log: Logger;
+}
+
+/** A Sidecar over @dapr/dapr's DaprClient (HTTP), turning its errors into DaprError. */
+export function createSidecar(options: SidecarOptions): Sidecar {
+  const client = new DaprClient({
+    daprHost: options.host,
+    daprPort: String(options.httpPort),
+    communicationProtocol: CommunicationProtocolEnum.HTTP,
+    daprApiToken: options.apiToken,
+    logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
+  });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const call = <T>(what: string, fn: () => Promise<T>) => withTimeout(what, timeoutMs, fn().catch((err) => Promise.reject(toDaprError(what, err))));
+
+  return {
+    invoke: <T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) =>
+      call(`invoke ${appId} ${httpMethod} /${method}`, () =>
+        client.invoker.invoke(appId, method, httpMethod as HttpMethod, body as object | undefined, { headers: { ...traceHeaders(), ...headers } }) as Promise<T>,
+      ),
+
+    publish: (pubsub, topic, data, { id, metadata = {} } = {}) =>
+      call(`publish ${topic}`, async () => {
+        const trace = currentTrace();
+        const meta = { ...metadata, ...(id ? { 'cloudevent.id': id } : {}), ...(trace ? { 'cloudevent.traceparent': trace.traceparent } : {}) };
+        // The SDK returns publish failures instead of throwing them.
+        const result = await client.pubsub.publish(pubsub, topic, data as object, { metadata: meta });
+        if (result.error) throw result.error;
+      }),
+
+    getState: <T>(store: string, key: string) =>
+      call(`get ${store}/${key}`, async () => {
+        // Only the bulk API hands back ETags through the SDK.
+        const [item] = (await client.state.getBulk(store, [key])) as { data?: T; etag?: string }[];
+        if (!item || item.data === undefined || item.data === null || item.data === '') return undefined;
+        return { value: item.data, etag: item.etag ?? '' };
+      }),
+
+    saveState: (store, key, value, writeOptions = {}) =>
+      call(`save ${store}/${key}`, async () => {
+        const result = await client.state.save(store, [toKeyValue(key, value, writeOptions)]);
+        if (result.error) throw result.error;
+      }),
+
+    deleteState: (store, key, { etag } = {}) =>
+      call(`delete ${store}/${key}`, async () => {
+        const result = await client.state.delete(store, key, etag ? { etag } : undefined);
+        if (result.error) throw result.error;
+      }),
+
+    transaction: (store, operations) =>
+      call(`transaction ${store}`, () =>
+        client.state.transaction(
+          store,
+          // The SDK types etag as an object, but Dapr's HTTP API takes the string.
+          operations.map((op) => ({
+            operation: op.operation,
+            request: (op.operation === 'upsert' ? toKeyValue(op.key, op.value, op) : { key: op.key, ...(op.etag ? { etag: op.etag } : {}) }) as never,
+          })),
+        ),
+      ),
+
+    getSecret: (store, name) =>
+      call(`secret ${store}/${name}`, async () => {
+        const secret = (await client.secret.get(store, name)) as Record<string, string> | undefined;
+        const value = secret?.[name];
+        if (!value) throw new DaprError('dapr', 404, undefined, `secret ${name} is missing or empty in ${store}`);
+        return value;
+      }),
+
+    // The SDK's health check only asks for /metadata, which answers before
+    // components are ready; /v1.0/healthz is the sidecar's own readiness.
+    isHealthy: async () => {
+      const headers: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
+      const res = await fetch(`http://${options.host}:${options.httpPort}/v1.0/healthz`, { headers, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      return res?.status === 204;
+    },
+  };
+}
+
+function toKeyValue(key: string, value: unknown, { etag, firstWrite, metadata }: WriteOptions) {
+  return {
+    key,
+    value,
+    ...(etag ? { etag } : {}),
+    ...(metadata ? { metadata } : {}),
+    ...(firstWrite || etag ? { options: { concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE } as never } : {}),
+  };
+}
+
+function traceHeaders(): Record<string, string> {
+  const trace = currentTrace();
+  return trace ? { traceparent: trace.traceparent } : {};
+}
+
+/** The SDK throws Error(JSON.stringify({ error, error_msg, status })) for non-2xx answers. */
+export function toDaprError(what: string, err: unknown): DaprError {
+  if (err instanceof DaprError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  let parsed: { status?: number; error_msg?: string } | undefined;
+  try {
+    parsed = JSON.parse(message) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed.status === 'number') {
+    const body = parseJson(parsed.error_msg);
+    const fromApp = typeof body === 'object' && body !== null && 'error' in body;
+    const kind: DaprErrorKind = fromApp ? 'app' : 'dapr';
+    return new DaprError(kind, parsed.status, body, `${what}: ${parsed.status} ${truncate(parsed.error_msg ?? '')}`);
+  }
+  const code = (err as { code?: string }).code;
+  return new DaprError('unreachable', undefined, undefined, `${what}: ${code ?? ''} ${truncate(message)}`.trim());
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function truncate(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+async function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DaprError('timeout', undefined, undefined, `${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sdkLogger(log: Logger): LoggerService {
+  // The SDK logs failures it also returns; they are logged where handled.
+  const child = log.child({ component: 'dapr-sdk' });
+  return {
+    error: (msg: unknown) => child.debug(String(msg)),
+    warn: (msg: unknown) => child.debug(String(msg)),
+    info: (msg: unknown) => child.debug(String(msg)),
+    verbose: (msg: unknown) => child.trace(String(msg)),
+    debug: (msg: unknown) => child.trace(String(msg)),
+  };
+}
+
+/**
+ * Runs a read-modify-write until it stops losing optimistic races (ETag
+ * conflicts), with a short jittered pause between attempts.
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>, maxAttempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof DaprError && err.isConflict) || i >= maxAttempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * i));
+    }
+  }
+}

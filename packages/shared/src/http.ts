@@ -1,0 +1,166 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Context, type Next } from 'koa';
+import { AppError, errorMiddleware } from './errors.js';
+import type { Logger } from './log.js';
+import { newTraceContext, parseTraceparent, runWithTrace } from './trace.js';
+
+declare module 'koa' {
+  interface Request {
+    /** The parsed JSON body (see jsonBody). */
+    body?: unknown;
+  }
+}
+
+const JSON_TYPES = ['application/json', 'application/cloudevents+json'];
+
+export interface ServiceAppOptions {
+  log: Logger;
+  /** Checked by /readyz; a failing check names what is not ready. */
+  readiness: Record<string, () => Promise<boolean>>;
+  /** When set, every call but health must carry it in `dapr-api-token` (sent by the sidecar). */
+  appApiToken?: string;
+  bodyLimitBytes?: number;
+  /** Retry-After sent with 503s caused by an unavailable dependency. */
+  retryAfterSeconds?: number;
+  /** Recognises errors of a dependency the service talks to directly (a database): 503, not 500. */
+  isDependencyError?: (err: unknown) => boolean;
+}
+
+export interface ServiceApp extends Koa {
+  /** Flips /readyz to 503 so load balancers stop sending traffic during shutdown. */
+  markDraining(): void;
+}
+
+/**
+ * The middleware every service shares, in order: trace context, access log,
+ * the one error catcher, health, app token, JSON body. Routes come after.
+ */
+export function createServiceApp(options: ServiceAppOptions): ServiceApp {
+  const app = new Koa() as ServiceApp;
+  let draining = false;
+  app.markDraining = () => {
+    draining = true;
+  };
+  app.on('error', (err) => options.log.error({ err }, 'koa error'));
+
+  app.use((ctx, next) => runWithTrace(parseTraceparent(ctx.get('traceparent')) ?? newTraceContext(), next));
+  app.use(accessLog(options.log));
+  app.use(errorMiddleware(options.log, options.retryAfterSeconds, options.isDependencyError));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path === '/readyz') {
+      const failing = draining ? ['draining'] : await failingChecks(options.readiness);
+      ctx.status = failing.length ? 503 : 200;
+      ctx.body = failing.length ? { status: 'not ready', failing } : { status: 'ready' };
+      return;
+    }
+    await next();
+  });
+  if (options.appApiToken) app.use(requireAppToken(options.appApiToken));
+  app.use(jsonBody(options.bodyLimitBytes ?? 64 * 1024));
+  return app;
+}
+
+async function failingChecks(checks: Record<string, () => Promise<boolean>>): Promise<string[]> {
+  const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => ((await check().catch(() => false)) ? undefined : name)));
+  return results.filter((name): name is string => name !== undefined);
+}
+
+function accessLog(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const quiet = ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics';
+      log[quiet ? 'trace' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  };
+}
+
+function requireAppToken(token: string) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.get('dapr-api-token') !== token) {
+      throw new AppError(401, 'AUTH.APP_TOKEN', 'this endpoint only answers its Dapr sidecar');
+    }
+    await next();
+  };
+}
+
+/** Reads a JSON body with a hard size limit: 413 past it, 415 for other media types, 400 for bad JSON. */
+export function jsonBody(limitBytes: number) {
+  return async (ctx: Context, next: Next) => {
+    const length = Number(ctx.get('content-length') || 0);
+    const hasBody = length > 0 || ctx.get('transfer-encoding') !== '';
+    if (!hasBody || ctx.method === 'GET' || ctx.method === 'HEAD') return next();
+    if (!JSON_TYPES.includes(ctx.request.type)) {
+      throw new AppError(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    }
+    if (length > limitBytes) throw tooLarge(limitBytes);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw tooLarge(limitBytes);
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    try {
+      ctx.request.body = text.trim() === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid JSON');
+    }
+    await next();
+  };
+}
+
+function tooLarge(limitBytes: number) {
+  return new AppError(413, 'REQUEST.TOO_LARGE', `the request body is larger than ${limitBytes} bytes`);
+}
+
+export interface ServeOptions {
+  port: number;
+  host?: string;
+  log: Logger;
+  shutdownTimeoutMs: number;
+  /** Closes what main.ts opened (pools, clients) after the last request is done. */
+  onShutdown?: () => Promise<void>;
+}
+
+/** Listens, and on SIGTERM/SIGINT drains in-flight requests before exiting. */
+export async function serve(app: ServiceApp, options: ServeOptions): Promise<http.Server> {
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+  });
+  options.log.info({ port: (server.address() as AddressInfo).port }, 'listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    options.log.info({ signal }, 'shutting down');
+    app.markDraining();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      options.log.warn('shutdown timeout: closing open connections');
+      server.closeAllConnections();
+    }, options.shutdownTimeoutMs);
+    await closed;
+    clearTimeout(timer);
+    await options.onShutdown?.().catch((err) => options.log.error({ err }, 'error during shutdown'));
+    options.log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return server;
+}

@@ -1,0 +1,23 @@
+import { createServiceApp, type Logger, type ServiceApp } from '@recipe/shared';
+import type { Authenticator } from './auth.js';
+import { routes, type RouteDeps } from './routes.js';
+
+export interface AppDeps extends Omit<RouteDeps, 'authenticate'> {
+  auth: Authenticator;
+  log: Logger;
+  bodyLimitBytes: number;
+  appApiToken?: string;
+}
+
+/** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
+export function createApp(deps: AppDeps): ServiceApp {
+  const app = createServiceApp({
+    log: deps.log,
+    readiness: { sidecar: () => deps.sidecar.isHealthy(), authentication: deps.auth.ready },
+    bodyLimitBytes: deps.bodyLimitBytes,
+    retryAfterSeconds: deps.retryAfterSeconds,
+  });
+  const router = routes({ ...deps, authenticate: deps.auth.middleware });
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,26 @@
+import { createLogger, createSidecar, serve } from '@recipe/shared';
+import { createApp } from './app.js';
+import { createAuthenticator } from './auth.js';
+import { readConfig } from './config.js';
+
+const config = readConfig();
+const log = createLogger('gateway', config.LOG_LEVEL);
+const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
+
+const auth = createAuthenticator({
+  key: config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+  log,
+});
+
+const app = createApp({
+  sidecar,
+  auth,
+  apps: { myrecipe: config.MYRECIPE_APP_ID, recipe: config.RECIPE_APP_ID, mypage: config.MYPAGE_APP_ID },
+  log,
+  bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+});
+await serve(app, { port: config.PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+void auth.ready();

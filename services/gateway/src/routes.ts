@@ -1,0 +1,86 @@
+import Router from '@koa/router';
+import { AppError, DaprError, MEMBER_HEADER, parseInput, recipeIdSchema, type InvokeOptions, type Sidecar } from '@recipe/shared';
+import type { Context, Next } from 'koa';
+
+export interface Upstreams {
+  myrecipe: string;
+  recipe: string;
+  mypage: string;
+}
+
+export interface RouteDeps {
+  sidecar: Sidecar;
+  apps: Upstreams;
+  authenticate: (ctx: Context, next: Next) => Promise<void>;
+  retryAfterSeconds: number;
+}
+
+/**
+ * The public API. Every route authenticates, validates what it puts into a
+ * path, and calls one service through Dapr with the member id in a header.
+ */
+export function routes({ sidecar, apps, authenticate, retryAfterSeconds }: RouteDeps): Router {
+  const router = new Router();
+  const recipeIdOf = (ctx: Context) => parseInput(recipeIdSchema, ctx.params.recipeId, 'recipe id');
+
+  async function call(ctx: Context, appId: string, method: string, options: InvokeOptions = {}) {
+    try {
+      return await sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } });
+    } catch (err) {
+      throw relayError(err, retryAfterSeconds);
+    }
+  }
+
+  router.use(authenticate);
+
+  router.post('/myrecipes', async (ctx) => {
+    const key = ctx.get('idempotency-key');
+    ctx.body = await call(ctx, apps.myrecipe, 'myrecipes', { method: 'POST', body: ctx.request.body ?? null, headers: key ? { 'idempotency-key': key } : {} });
+    ctx.status = 201;
+  });
+
+  router.get('/myrecipes/:recipeId', async (ctx) => {
+    ctx.body = await call(ctx, apps.myrecipe, `myrecipes/${recipeIdOf(ctx)}`);
+  });
+
+  router.delete('/myrecipes/:recipeId', async (ctx) => {
+    ctx.body = await call(ctx, apps.myrecipe, `myrecipes/${recipeIdOf(ctx)}`, { method: 'DELETE' });
+  });
+
+  // The listing is a query, served by the read model (CQRS); one recipe comes from its owner.
+  router.get('/recipes', async (ctx) => {
+    const query = new URLSearchParams(ctx.querystring).toString();
+    ctx.body = await call(ctx, apps.mypage, query ? `catalogue?${query}` : 'catalogue');
+  });
+
+  router.get('/recipes/:recipeId', async (ctx) => {
+    ctx.body = await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}`);
+  });
+
+  router.post('/recipes/:recipeId/recommendations', async (ctx) => {
+    const result = (await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}/recommendations`, { method: 'POST' })) as { alreadyRecommended?: boolean };
+    ctx.status = result.alreadyRecommended ? 200 : 201;
+    ctx.body = result;
+  });
+
+  router.get('/mypages/me', async (ctx) => {
+    ctx.body = await call(ctx, apps.mypage, `mypages/${encodeURIComponent(ctx.state.memberId as string)}`);
+  });
+
+  return router;
+}
+
+/**
+ * A service's own 4xx answer is passed on as it is (same code and message).
+ * Anything else (a 5xx, an unreachable or failing sidecar, an open circuit)
+ * becomes a 503 with Retry-After: the client should come back, not give up.
+ */
+export function relayError(err: unknown, retryAfterSeconds: number): AppError {
+  if (!(err instanceof DaprError)) return err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error', { cause: err });
+  const body = (err.body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  if (err.kind === 'app' && body?.code && body.message && err.status !== undefined) {
+    if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
+    if (err.status === 503) return new AppError(503, body.code, body.message, { retryAfterSeconds, cause: err });
+  }
+  return new AppError(503, 'SERVICE.UNAVAILABLE', 'the service is busy or unavailable, please retry shortly', { retryAfterSeconds, cause: err });
+}

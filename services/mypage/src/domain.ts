@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import type { RecipeRow } from './store.js';
+
+export const catalogueQuerySchema = z.strictObject({
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  size: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const recipeSummary = (row: RecipeRow) => ({
+  recipeId: row.recipe_id,
+  title: row.title,
+  registeredAt: row.registered_at?.toISOString() ?? null,
+  points: row.points,
+});
+
+export const catalogueItem = (row: RecipeRow) => ({ ...recipeSummary(row), authorId: row.member_id });
+
+/** My page lists recipes whose Registered has arrived; the balance counts every live point. */
+export function memberPageView(memberId: string, page: { rows: RecipeRow[]; balance: number }) {
+  return {
+    memberId,
+    balance: page.balance,
+    recipes: page.rows.filter((row) => row.title !== null).map(recipeSummary),
+  };
+}

@@ -1,0 +1,30 @@
+import Router from '@koa/router';
+import { deletedSchema, memberIdSchema, parseInput, recommendedSchema, registeredSchema, topicHandler, type Logger } from '@recipe/shared';
+import { catalogueItem, catalogueQuerySchema, memberPageView } from './domain.js';
+import type { ReadModel } from './store.js';
+
+export interface RouteDeps {
+  readModel: ReadModel;
+  log: Logger;
+}
+
+export function routes({ readModel, log }: RouteDeps): Router {
+  const router = new Router();
+
+  router.get('/mypages/:memberId', async (ctx) => {
+    const memberId = parseInput(memberIdSchema, ctx.params.memberId, 'member id');
+    ctx.body = memberPageView(memberId, await readModel.memberPage(memberId));
+  });
+
+  router.get('/catalogue', async (ctx) => {
+    const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
+    const { rows, hasMore } = await readModel.catalogue(size, (page - 1) * size);
+    ctx.body = { items: rows.map(catalogueItem), page, size, hasMore };
+  });
+
+  // The envelope's id is the event id: Registered:<recipe>, Recommended:<recipe>:<member>, Deleted:<recipe>.
+  router.post('/events/registered', topicHandler(registeredSchema, (e) => readModel.onRegistered(e.id, e.data), log));
+  router.post('/events/recommended', topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.id, e.data), log));
+  router.post('/events/deleted', topicHandler(deletedSchema, (e) => readModel.onDeleted(e.id, e.data), log));
+  return router;
+}

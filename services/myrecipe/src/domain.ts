@@ -1,0 +1,88 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters');
+
+/** What a member sends to register a recipe; unknown fields are rejected, never stored. */
+export const newRecipeSchema = z.strictObject({
+  title: text(200).refine((s) => !/[\n\t]/.test(s), 'must be a single line'),
+  ingredients: z.array(text(200)).min(1).max(100),
+  steps: z.array(text(2000)).min(1).max(100),
+});
+
+export type NewRecipe = z.infer<typeof newRecipeSchema>;
+
+export interface Recipe extends NewRecipe {
+  recipeId: string;
+  memberId: string;
+  registeredAt: string;
+  /** Fingerprint of the request, to tell a retried POST from a reused Idempotency-Key. */
+  requestHash: string;
+}
+
+/** Points per live recipe, from Recommended events; a member's balance is their sum. */
+export interface Ledger {
+  memberId: string;
+  points: Record<string, number>;
+}
+
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'Idempotency-Key must be 1-128 visible ASCII characters');
+
+/**
+ * With an Idempotency-Key the recipe id is derived from the member and the key,
+ * so a retried POST finds the recipe it created, even when the first answer
+ * was lost after the commit.
+ */
+export function recipeIdFor(memberId: string, idempotencyKey: string | undefined): string {
+  if (!idempotencyKey) return randomUUID();
+  const hex = createHash('sha256').update(`${memberId}\n${idempotencyKey}`).digest('hex');
+  // Shape the hash as an RFC 4122 version-5-style UUID (variant 10xx).
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function requestHash(input: NewRecipe): string {
+  return createHash('sha256').update(JSON.stringify([input.title, input.ingredients, input.steps])).digest('base64url');
+}
+
+export function newRecipe(memberId: string, input: NewRecipe, idempotencyKey: string | undefined, now: Date): Recipe {
+  return {
+    recipeId: recipeIdFor(memberId, idempotencyKey),
+    memberId,
+    ...input,
+    registeredAt: now.toISOString(),
+    requestHash: requestHash(input),
+  };
+}
+
+export const emptyLedger = (memberId: string): Ledger => ({ memberId, points: {} });
+
+export const balanceOf = (ledger: Ledger): number => Object.values(ledger.points).reduce((sum, p) => sum + p, 0);
+
+/**
+ * Recommended carries the recipe's total points, so applying it is a max():
+ * a duplicate or an older event arriving late changes nothing.
+ */
+export function applyRecommendation(ledger: Ledger, recipeId: string, recipePoints: number): Ledger | undefined {
+  const current = ledger.points[recipeId] ?? 0;
+  if (recipePoints <= current) return undefined;
+  return { ...ledger, points: { ...ledger.points, [recipeId]: recipePoints } };
+}
+
+export function withoutRecipe(ledger: Ledger, recipeId: string): Ledger {
+  const { [recipeId]: _removed, ...points } = ledger.points;
+  return { ...ledger, points };
+}
+
+/** What GET /myrecipes/{id} shows: the recipe and the points it earned so far. */
+export function recipeView(recipe: Recipe, ledger: Ledger | undefined) {
+  const { requestHash: _hash, ...visible } = recipe;
+  return { ...visible, points: ledger?.points[recipe.recipeId] ?? 0 };
+}

@@ -1,0 +1,55 @@
+import Router from '@koa/router';
+import {
+  TOPICS,
+  memberIdSchema,
+  memberOf,
+  outboxEnvelopeSchema,
+  outboxRelay,
+  parseInput,
+  recipeIdSchema,
+  recommendedSchema,
+  topicHandler,
+  type Logger,
+  type Sidecar,
+} from '@recipe/shared';
+import { idempotencyKeySchema, newRecipeSchema } from './domain.js';
+import type { MyRecipes } from './usecases.js';
+
+export interface RouteDeps {
+  myRecipes: MyRecipes;
+  sidecar: Sidecar;
+  pubsub: string;
+  log: Logger;
+}
+
+export function routes({ myRecipes, sidecar, pubsub, log }: RouteDeps): Router {
+  const router = new Router();
+  const recipeIdOf = (value: string | undefined) => parseInput(recipeIdSchema, value, 'recipe id');
+
+  router.post('/myrecipes', async (ctx) => {
+    const memberId = memberOf(ctx);
+    const input = parseInput(newRecipeSchema, ctx.request.body);
+    const keyHeader = ctx.get('idempotency-key');
+    const key = keyHeader ? parseInput(idempotencyKeySchema, keyHeader, 'Idempotency-Key') : undefined;
+    const { recipe, replayed } = await myRecipes.register(memberId, input, key);
+    ctx.status = 201;
+    ctx.body = recipe;
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+  });
+
+  router.get('/myrecipes/:recipeId', async (ctx) => {
+    ctx.body = await myRecipes.get(memberOf(ctx), recipeIdOf(ctx.params.recipeId));
+  });
+
+  router.delete('/myrecipes/:recipeId', async (ctx) => {
+    ctx.body = await myRecipes.remove(memberOf(ctx), recipeIdOf(ctx.params.recipeId));
+  });
+
+  router.get('/members/:memberId/balance', async (ctx) => {
+    ctx.body = await myRecipes.balance(parseInput(memberIdSchema, ctx.params.memberId, 'member id'));
+  });
+
+  router.post('/events/recommended', topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log));
+  router.post('/events/outbox', topicHandler(outboxEnvelopeSchema, outboxRelay(sidecar, pubsub, [TOPICS.registered, TOPICS.deleted]), log));
+  return router;
+}

@@ -1,0 +1,127 @@
+import { AppError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, DaprError, type EventCommitter, type Logger, type Recommended } from '@recipe/shared';
+import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type NewRecipe, type Recipe } from './domain.js';
+import type { MyRecipeStore } from './store.js';
+
+/** The recommendation service as myrecipe sees it (Dapr service invocation). */
+export interface RecommendationService {
+  /** Holds the recipe's points for deduction; idempotent; the hold lapses unless a Deleted event confirms it. */
+  withdraw(recipeId: string, memberId: string): Promise<{ pointsRevoked: number }>;
+  /** Releases a hold early when the delete could not be completed. */
+  cancelWithdrawal(recipeId: string, memberId: string): Promise<void>;
+}
+
+export interface MyRecipesDeps {
+  store: MyRecipeStore;
+  events: EventCommitter;
+  recommendations: RecommendationService;
+  clock: () => Date;
+  retryAfterSeconds: number;
+  log: Logger;
+}
+
+const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
+
+export function createMyRecipes({ store, events, recommendations, clock, retryAfterSeconds, log }: MyRecipesDeps) {
+  async function loadOwn(memberId: string, recipeId: string) {
+    const found = await store.getRecipe(recipeId);
+    // Someone else's recipe is "not found" too: existence is not leaked.
+    if (!found || found.value.memberId !== memberId) throw recipeNotFound();
+    return found;
+  }
+
+  /** The recipe an earlier request with the same Idempotency-Key created, if any. */
+  async function earlierResult(candidate: Recipe): Promise<Recipe | undefined> {
+    const existing = await store.getRecipe(candidate.recipeId);
+    if (!existing) return undefined;
+    if (existing.value.memberId !== candidate.memberId || existing.value.requestHash !== candidate.requestHash) {
+      throw new AppError(409, 'IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used with a different recipe');
+    }
+    return existing.value;
+  }
+
+  return {
+    async register(memberId: string, input: NewRecipe, idempotencyKey?: string) {
+      const recipe = newRecipe(memberId, input, idempotencyKey, clock());
+      const earlier = idempotencyKey ? await earlierResult(recipe) : undefined;
+      if (earlier) return { recipe: recipeView(earlier, undefined), replayed: true };
+      const event = registeredEvent({ recipeId: recipe.recipeId, memberId, title: recipe.title, registeredAt: recipe.registeredAt });
+      try {
+        await events.commit([store.ops.insertRecipe(recipe)], store.keys.recipe(recipe.recipeId), event);
+      } catch (err) {
+        // Two concurrent retries of one POST: the loser answers with the winner's recipe.
+        const winner = idempotencyKey && err instanceof DaprError && err.isConflict ? await earlierResult(recipe) : undefined;
+        if (!winner) throw err;
+        return { recipe: recipeView(winner, undefined), replayed: true };
+      }
+      return { recipe: recipeView(recipe, undefined), replayed: false };
+    },
+
+    async get(memberId: string, recipeId: string) {
+      const [recipe, ledger] = await Promise.all([loadOwn(memberId, recipeId), store.getLedger(memberId)]);
+      return recipeView(recipe.value, ledger?.value);
+    },
+
+    /**
+     * Deletes a recipe and takes its points back, in three steps, each safe to
+     * stop after:
+     * 1. recipe service holds the points (withdraw). If it cannot confirm, we
+     *    answer 503 and nothing has changed anywhere.
+     * 2. one transaction removes the recipe and its ledger entry and queues
+     *    Deleted in the outbox. If it fails, the hold is released (and would
+     *    lapse by itself anyway): again nothing changed. A retried DELETE
+     *    withdraws again, which deducts once: the hold is idempotent.
+     * 3. Deleted reaches the recipe service (outbox, at least once), which turns
+     *    the hold into a final withdrawal, and mypage.
+     */
+    async remove(memberId: string, recipeId: string) {
+      await loadOwn(memberId, recipeId);
+      let pointsRevoked: number;
+      try {
+        ({ pointsRevoked } = await recommendations.withdraw(recipeId, memberId));
+      } catch (err) {
+        throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
+      }
+      const deletedAt = clock().toISOString();
+      try {
+        await retryOnConflict(async () => {
+          const recipe = await loadOwn(memberId, recipeId);
+          const ledger = await store.getLedger(memberId);
+          const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
+          await events.commit(
+            [store.ops.deleteRecipe(recipeId, recipe.etag), store.ops.putLedger(next, ledger?.etag)],
+            store.keys.ledger(memberId),
+            deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
+          );
+        });
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        // The commit may have succeeded with only its answer lost.
+        const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => false);
+        if (committed) return { recipeId, pointsRevoked };
+        await recommendations.cancelWithdrawal(recipeId, memberId).catch((cancelErr) => {
+          log.warn({ err: cancelErr, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
+        });
+        throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);
+      }
+      return { recipeId, pointsRevoked };
+    },
+
+    /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
+    async onRecommended(event: Recommended) {
+      await retryOnConflict(async () => {
+        const recipe = await store.getRecipe(event.recipeId);
+        if (!recipe || recipe.value.memberId !== event.authorId) return;
+        const ledger = await store.getLedger(event.authorId);
+        const next = applyRecommendation(ledger?.value ?? emptyLedger(event.authorId), event.recipeId, event.recipePoints);
+        if (next) await store.saveLedger(next, ledger?.etag);
+      });
+    },
+
+    async balance(memberId: string) {
+      const ledger = (await store.getLedger(memberId))?.value ?? emptyLedger(memberId);
+      return { memberId, balance: balanceOf(ledger), recipes: ledger.points };
+    },
+  };
+}
+
+export type MyRecipes = ReturnType<typeof createMyRecipes>;

@@ -1,0 +1,20 @@
+import { createServiceApp, type ServiceApp } from '@recipe/shared';
+import { routes, type RouteDeps } from './routes.js';
+
+export interface AppDeps extends RouteDeps {
+  appApiToken?: string;
+  retryAfterSeconds: number;
+}
+
+/** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
+export function createApp(deps: AppDeps): ServiceApp {
+  const app = createServiceApp({
+    log: deps.log,
+    readiness: { sidecar: () => deps.sidecar.isHealthy() },
+    appApiToken: deps.appApiToken,
+    retryAfterSeconds: deps.retryAfterSeconds,
+  });
+  const router = routes(deps);
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,19 @@
+import { createEventCommitter, createLogger, createSidecar, serve } from '@recipe/shared';
+import { createApp } from './app.js';
+import { readConfig } from './config.js';
+import { createStore } from './store.js';
+import { createCatalogue } from './usecases.js';
+
+const config = readConfig();
+const log = createLogger('recipe', config.LOG_LEVEL);
+const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
+
+const catalogue = createCatalogue({
+  store: createStore(sidecar, config.STATE_STORE),
+  events: createEventCommitter({ sidecar, store: config.STATE_STORE, pubsub: config.PUBSUB_NAME, log, directPublish: config.OUTBOX_DIRECT_PUBLISH }),
+  clock: () => new Date(),
+  rules: { pointValue: config.POINT, holdMs: config.WITHDRAWAL_HOLD_SECONDS * 1000 },
+});
+
+const app = createApp({ catalogue, sidecar, pubsub: config.PUBSUB_NAME, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
+await serve(app, { port: config.PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
