@@ -77,7 +77,7 @@ function accessLog(log: Logger) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const quiet = ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics';
+      const quiet = ['/healthz', '/readyz', '/metrics', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
       log[quiet ? 'trace' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
@@ -95,13 +95,8 @@ function requireAppToken(token: string) {
 /** Reads a JSON body with a hard size limit: 413 past it, 415 for other media types, 400 for bad JSON. */
 export function jsonBody(limitBytes: number) {
   return async (ctx: Context, next: Next) => {
-    const length = Number(ctx.get('content-length') || 0);
-    const hasBody = length > 0 || ctx.get('transfer-encoding') !== '';
-    if (!hasBody || ctx.method === 'GET' || ctx.method === 'HEAD') return next();
-    if (!JSON_TYPES.includes(ctx.request.type)) {
-      throw new AppError(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-    }
-    if (length > limitBytes) throw tooLarge(limitBytes);
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') return next();
+    if (Number(ctx.get('content-length') || 0) > limitBytes) throw tooLarge(limitBytes);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
@@ -109,11 +104,16 @@ export function jsonBody(limitBytes: number) {
       if (size > limitBytes) throw tooLarge(limitBytes);
       chunks.push(chunk);
     }
-    const text = Buffer.concat(chunks).toString('utf8');
-    try {
-      ctx.request.body = text.trim() === '' ? undefined : JSON.parse(text);
-    } catch {
-      throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid JSON');
+    // An empty body is no body, whatever its headers say (Dapr forwards some as chunked).
+    if (size > 0) {
+      if (!JSON_TYPES.includes(ctx.request.type)) {
+        throw new AppError(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+      }
+      try {
+        ctx.request.body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid JSON');
+      }
     }
     await next();
   };

@@ -1,8 +1,8 @@
 import type { Sidecar, StateItem, StateOperation } from '@recipe/shared';
 import type { Ledger, Recipe } from './domain.js';
 
-const recipeKey = (recipeId: string) => `recipe||${recipeId}`;
-const ledgerKey = (memberId: string) => `ledger||${memberId}`;
+const recipeKey = (recipeId: string) => `recipe:${recipeId}`;
+const ledgerKey = (memberId: string) => `ledger:${memberId}`;
 
 /** myrecipe's state in its Dapr state store (PostgreSQL, outbox enabled). */
 export interface MyRecipeStore {

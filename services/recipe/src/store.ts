@@ -1,7 +1,7 @@
 import type { Sidecar, StateItem, StateOperation } from '@recipe/shared';
 import type { CatalogueRecipe } from './domain.js';
 
-const recipeKey = (recipeId: string) => `recipe||${recipeId}`;
+const recipeKey = (recipeId: string) => `recipe:${recipeId}`;
 
 /** The catalogue in its Dapr state store (Redis, outbox enabled). */
 export interface CatalogueStore {
