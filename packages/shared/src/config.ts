@@ -13,6 +13,7 @@ const port = z.coerce.number().int().min(1).max(65535);
 /** Settings every service shares: its own port, its sidecar, tokens, logging. */
 export const baseConfigSchema = z.object({
   PORT: port,
+  HOST: z.string().min(1).default('0.0.0.0'),
   DAPR_HOST: z.string().min(1).default('127.0.0.1'),
   DAPR_HTTP_PORT: port.default(3500),
   DAPR_API_TOKEN: z.string().optional(),

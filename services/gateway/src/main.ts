@@ -22,5 +22,5 @@ const app = createApp({
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
 });
-await serve(app, { port: config.PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
 void auth.ready();

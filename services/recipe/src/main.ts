@@ -16,4 +16,4 @@ const catalogue = createCatalogue({
 });
 
 const app = createApp({ catalogue, sidecar, pubsub: config.PUBSUB_NAME, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
-await serve(app, { port: config.PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });

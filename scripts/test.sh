@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm test`: unit tests, then integration and end-to-end tests that run the
+# real daprd next to each app, with throwaway Redis servers and PostgreSQL
+# databases. Needs Node.js 20+, Go 1.26+ (first run builds the Dapr runtime),
+# redis-server on the PATH and PostgreSQL on localhost:5432 (or Docker with
+# TEST_BACKING=containers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-deps.sh
+DAPR_RUNTIME_PATH=$(bash dapr/install.sh)
+export DAPR_RUNTIME_PATH
+
+echo "== unit tests"
+npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
+echo "== integration and end-to-end tests (real sidecars)"
+npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'

@@ -1,0 +1,48 @@
+import test from 'ava';
+import { memberClient, sampleRecipe } from '../support/client.js';
+import { eventually } from '../support/processes.js';
+import { startSystem, type System } from '../support/system.js';
+
+let system: System;
+
+test.before(async () => {
+  system = await startSystem();
+});
+
+test.after.always(async () => {
+  await system?.stop();
+});
+
+test('when a member registers a recipe through the gateway, then the catalogue and their page show it within a second', async (t) => {
+  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const created = await alice.post('/myrecipes', sampleRecipe('Skeleton stew'));
+  t.is(created.status, 201, created.text);
+  const { recipeId } = created.body;
+
+  const started = Date.now();
+  const listed = await eventually(async () => {
+    const [catalogue, page] = await Promise.all([alice.get('/recipes'), alice.get('/mypages/me')]);
+    const inCatalogue = catalogue.body.items.some((r: { recipeId: string }) => r.recipeId === recipeId);
+    const onPage = page.body.recipes.some((r: { recipeId: string }) => r.recipeId === recipeId);
+    return inCatalogue && onPage ? { catalogue: catalogue.body, page: page.body } : undefined;
+  }, { what: 'recipe in catalogue and my page', timeoutMs: 10_000, intervalMs: 20 });
+  t.true(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+  t.is(listed.page.memberId, 'alice');
+  t.is(listed.page.balance, 0);
+  t.like(listed.catalogue.items.find((r: { recipeId: string }) => r.recipeId === recipeId), { title: 'Skeleton stew', authorId: 'alice', points: 0 });
+
+  const recipe = await alice.get(`/recipes/${recipeId}`);
+  t.is(recipe.status, 200);
+  t.like(recipe.body, { recipeId, authorId: 'alice', title: 'Skeleton stew', points: 0 });
+});
+
+test('every service answers /healthz and /readyz, and its sidecar is healthy', async (t) => {
+  for (const service of Object.values(system.services)) {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(`${service.appUrl}${path}`);
+      t.is(res.status, 200, `${service.appId}${path}`);
+    }
+    const sidecar = await fetch(`${service.daprUrl}/v1.0/healthz`);
+    t.is(sidecar.status, 204, `${service.appId} sidecar`);
+  }
+});

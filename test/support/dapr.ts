@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import { currentRun, eventually, freePort, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+let binDir: string | undefined;
+/** The real daprd, from dapr/install.sh (built once per machine, then cached). */
+export function daprBin(name: 'daprd' | 'sentry' | 'placement' = 'daprd'): string {
+  if (!binDir) {
+    const runtime = process.env.DAPR_RUNTIME_PATH || execFileSync('bash', [path.join(ROOT, 'dapr/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    binDir = path.join(runtime, '.dapr/bin');
+  }
+  return path.join(binDir, name);
+}
+
+export interface Resources {
+  dir: string;
+  configFile: string;
+}
+
+/** Component metadata to replace, by component name (e.g. a throwaway Redis host). */
+export type ComponentOverrides = Record<string, Record<string, string>>;
+
+/**
+ * Copies the project's own Dapr resources (components/, dapr/config.yaml)
+ * into the run directory with test-specific connection details, and points
+ * name resolution at a SQLite file private to this run, so test sidecars
+ * never find a developer's running apps (or another run's).
+ */
+export async function renderResources(label: string, overrides: ComponentOverrides, { pubsubFile = 'components/pubsub.yaml', configOverrides = {} as Record<string, unknown> } = {}): Promise<Resources> {
+  const run = await currentRun();
+  const dir = path.join(run.dir, `resources-${label}`);
+  mkdirSync(dir, { recursive: true });
+  const files = readdirSync(path.join(ROOT, 'components'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'pubsub.yaml')
+    .map((f) => path.join('components', f));
+  for (const file of [...files, pubsubFile]) {
+    const docs = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8')).map((d) => d.toJS());
+    for (const doc of docs) {
+      const wanted = overrides[doc?.metadata?.name];
+      if (doc?.kind !== 'Component' || !wanted) continue;
+      for (const [name, value] of Object.entries(wanted)) {
+        const item = doc.spec.metadata.find((m: { name: string }) => m.name === name);
+        if (item) item.value = value;
+        else doc.spec.metadata.push({ name, value });
+      }
+    }
+    writeFileSync(path.join(dir, path.basename(file)), docs.map((d) => stringify(d)).join('---\n'));
+  }
+  const config = parseAllDocuments(readFileSync(path.join(ROOT, 'dapr/config.yaml'), 'utf8'))[0]!.toJS();
+  config.spec.nameResolution = { component: 'sqlite', configuration: { connectionString: path.join(run.dir, `names-${label}.db`) } };
+  Object.assign(config.spec, configOverrides);
+  const configFile = path.join(run.dir, `config-${label}.yaml`);
+  writeFileSync(configFile, stringify(config));
+  return { dir, configFile };
+}
+
+export interface ServiceOptions {
+  appId: string;
+  /** Directory under services/ holding the built app. */
+  service: string;
+  resources: Resources;
+  env?: Record<string, string>;
+  daprdEnv?: Record<string, string>;
+  daprdArgs?: string[];
+}
+
+export interface RunningService {
+  appId: string;
+  appPort: number;
+  daprHttpPort: number;
+  appUrl: string;
+  daprUrl: string;
+  app: Spawned;
+  daprd: Spawned;
+  startApp(): Promise<void>;
+  stopApp(signal?: NodeJS.Signals): Promise<void>;
+  startSidecar(): Promise<void>;
+  stopSidecar(signal?: NodeJS.Signals): Promise<void>;
+  signalApp(signal: NodeJS.Signals): void;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+/** An app and its real daprd sidecar, on free ports. */
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const appEnv = {
+    ...process.env,
+    PORT: String(appPort),
+    HOST: '127.0.0.1',
+    DAPR_HTTP_PORT: String(daprHttpPort),
+    DAPR_GRPC_PORT: String(daprGrpcPort),
+    LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
+    ...options.env,
+  };
+  const daprdArgs = [
+    '--app-id', options.appId,
+    '--app-port', String(appPort),
+    '--app-protocol', 'http',
+    '--dapr-http-port', String(daprHttpPort),
+    '--dapr-grpc-port', String(daprGrpcPort),
+    '--dapr-internal-grpc-port', String(internalGrpcPort),
+    '--metrics-port', String(metricsPort),
+    '--resources-path', options.resources.dir,
+    '--config', options.resources.configFile,
+    '--log-level', process.env.TEST_DAPRD_LOG_LEVEL ?? 'info',
+    '--enable-app-health-check',
+    '--app-health-check-path', '/healthz',
+    '--app-health-probe-interval', '1',
+    '--app-health-threshold', '2',
+    '--dapr-graceful-shutdown-seconds', '2',
+    ...(options.daprdArgs ?? []),
+  ];
+
+  const handle = {} as { app: Spawned; daprd: Spawned };
+  const startApp = async () => {
+    handle.app = await spawnTracked(`${options.appId}-app`, process.execPath, [path.join(ROOT, 'services', options.service, 'dist/main.js')], appEnv, ROOT);
+  };
+  const startSidecar = async () => {
+    handle.daprd = await spawnTracked(`${options.appId}-daprd`, daprBin(), daprdArgs, { ...process.env, ...options.daprdEnv });
+  };
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  const daprUrl = `http://127.0.0.1:${daprHttpPort}`;
+  const logs = () => `--- ${options.appId} app ---\n${tail(handle.app.logFile)}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
+
+  await Promise.all([startApp(), startSidecar()]);
+  try {
+    await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
+    await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${logs()}`);
+  }
+
+  return {
+    appId: options.appId,
+    appPort,
+    daprHttpPort,
+    appUrl,
+    daprUrl,
+    get app() {
+      return handle.app;
+    },
+    get daprd() {
+      return handle.daprd;
+    },
+    startApp: async () => {
+      await startApp();
+      await eventually(() => httpOk(`${appUrl}/healthz`), { what: `${options.appId} app restarted`, timeoutMs: 30_000 });
+    },
+    stopApp: (signal = 'SIGTERM') => stopProcess(handle.app, signal),
+    startSidecar: async () => {
+      await startSidecar();
+      await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar restarted`, timeoutMs: 60_000 });
+    },
+    stopSidecar: (signal = 'SIGTERM') => stopProcess(handle.daprd, signal),
+    signalApp: (signal) => signalProcess(handle.app, signal),
+    stop: async () => {
+      await Promise.all([stopProcess(handle.app), stopProcess(handle.daprd)]);
+    },
+    logs,
+  } as RunningService;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  return res !== undefined && res.status >= 200 && res.status < 300;
+}

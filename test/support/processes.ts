@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Every test run gets a directory under the OS temp dir holding its owner's
+ * pid and the pids of every process it started. A run killed midway (ava
+ * interrupted, CI timeout) leaves that directory behind; the next run finds
+ * the dead owner and kills what it started, so nothing piles up.
+ */
+const RUNS_DIR = path.join(os.tmpdir(), 'recommend-recipe-tests');
+
+export interface Run {
+  id: string;
+  dir: string;
+}
+
+/** Drops what a dead run created outside its processes (databases). */
+export type StaleCleaner = (staleRunId: string, staleDir: string) => Promise<void>;
+
+const cleaners: StaleCleaner[] = [];
+export const onStaleRun = (cleaner: StaleCleaner) => cleaners.push(cleaner);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL') {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function cleanStaleRuns(): Promise<number> {
+  if (!existsSync(RUNS_DIR)) return 0;
+  let cleaned = 0;
+  for (const id of readdirSync(RUNS_DIR)) {
+    const dir = path.join(RUNS_DIR, id);
+    const owner = Number(readFileSync(path.join(dir, 'owner.pid'), 'utf8').trim() || 0);
+    if (owner && alive(owner)) continue;
+    const pidsFile = path.join(dir, 'pids');
+    const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+    pids.forEach((pid) => killGroup(pid));
+    for (const clean of cleaners) await clean(id, dir).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    cleaned++;
+  }
+  return cleaned;
+}
+
+let current: Run | undefined;
+const children = new Set<ChildProcess>();
+
+/** This process's run: created on first use, after cleaning up after dead runs. */
+export async function currentRun(): Promise<Run> {
+  if (current) return current;
+  await cleanStaleRuns();
+  const id = `r${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const dir = path.join(RUNS_DIR, id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
+  current = { id, dir };
+  process.once('exit', () => {
+    for (const child of children) if (child.pid) killGroup(child.pid);
+  });
+  return current;
+}
+
+export interface Spawned {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts a process in its own process group, logging to the run directory. */
+export async function spawnTracked(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Spawned> {
+  const run = await currentRun();
+  const logFile = path.join(run.dir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(command, args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  if (child.pid) appendFileSync(path.join(run.dir, 'pids'), `${child.pid}\n`);
+  children.add(child);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    });
+    child.once('error', () => resolve(-1));
+  });
+  return { name, child, logFile, exited };
+}
+
+export async function stopProcess(p: Spawned, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  killGroup(p.child.pid!, signal);
+  const timedOut = await Promise.race([p.exited.then(() => false), sleep(graceMs).then(() => true)]);
+  if (timedOut) {
+    killGroup(p.child.pid!, 'SIGKILL');
+    await p.exited;
+  }
+}
+
+export function signalProcess(p: Spawned, signal: NodeJS.Signals) {
+  killGroup(p.child.pid!, signal);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Polls until `check` passes (returns truthy without throwing) or the time is up. */
+export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const result = await check();
+      if (result) return result;
+      last = new Error(`${what}: not yet`);
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${(last as Error)?.message ?? last}`);
+    await sleep(intervalMs);
+  }
+}
