@@ -1,0 +1,46 @@
+import test from 'ava';
+import { DaprError, retryOnConflict, toDaprError } from '../src/index.js';
+
+const sdkError = (status: number, body: unknown) => new Error(JSON.stringify({ error: 'x', error_msg: typeof body === 'string' ? body : JSON.stringify(body), status }));
+
+test('a callee app answer in our error format is classified as an app error with its body', (t) => {
+  const err = toDaprError('invoke', sdkError(404, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } }));
+  t.is(err.kind, 'app');
+  t.is(err.status, 404);
+  t.deepEqual(err.body, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } });
+});
+
+test('a sidecar error (open circuit) is classified as a dapr error', (t) => {
+  const err = toDaprError('invoke', sdkError(500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'circuit breaker is open' }));
+  t.is(err.kind, 'dapr');
+  t.false(err.isConflict);
+});
+
+test('an ETag mismatch inside a transaction is a conflict even though Dapr answers 500', (t) => {
+  const err = toDaprError('tx', sdkError(500, { errorCode: 'ERR_STATE_TRANSACTION', message: 'error while executing state transaction: possible etag mismatch. error from state store: ' }));
+  t.true(err.isConflict);
+});
+
+test('a refused connection is classified as unreachable', (t) => {
+  const err = toDaprError('invoke', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3500'), { code: 'ECONNREFUSED' }));
+  t.is(err.kind, 'unreachable');
+});
+
+test('retryOnConflict repeats lost races and gives up on other errors at once', async (t) => {
+  let attempts = 0;
+  const result = await retryOnConflict(async () => {
+    if (++attempts < 3) throw new DaprError('dapr', 409, undefined, 'conflict');
+    return 'done';
+  });
+  t.is(result, 'done');
+  t.is(attempts, 3);
+
+  let failures = 0;
+  await t.throwsAsync(() =>
+    retryOnConflict(async () => {
+      failures++;
+      throw new DaprError('unreachable', undefined, undefined, 'down');
+    }),
+  );
+  t.is(failures, 1);
+});

@@ -1,0 +1,81 @@
+import { DaprError, type InvokeOptions, type Sidecar, type StateOperation, type WriteOptions } from '@recipe/shared';
+
+/**
+ * An in-memory stand-in for a sidecar, for unit tests of domain code only
+ * (integration tests run the real daprd). It keeps Dapr's state semantics
+ * that the code relies on: ETag checks, first-write inserts, all-or-nothing
+ * transactions, and outbox projections (recorded, not stored).
+ */
+export function fakeSidecar() {
+  const state = new Map<string, { value: unknown; etag: string }>();
+  const published: { topic: string; data: unknown; id?: string }[] = [];
+  const outbox: unknown[] = [];
+  const invoked: { appId: string; method: string; options: InvokeOptions }[] = [];
+  let etags = 0;
+  const handlers = new Map<string, (options: InvokeOptions) => unknown>();
+  const failures = { transaction: undefined as Error | undefined, publish: undefined as Error | undefined };
+
+  const conflict = (key: string) => new DaprError('dapr', 409, { errorCode: 'ERR_STATE_ETAG_MISMATCH' }, `etag mismatch on ${key}`);
+  const id = (store: string, key: string) => `${store}/${key}`;
+  const check = (store: string, key: string, { etag, firstWrite }: WriteOptions & { etag?: string }) => {
+    const current = state.get(id(store, key));
+    if (etag !== undefined && current?.etag !== etag) throw conflict(key);
+    if (etag === undefined && firstWrite && current) throw conflict(key);
+  };
+  const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
+
+  const sidecar: Sidecar = {
+    async invoke<T>(appId: string, method: string, options: InvokeOptions = {}) {
+      invoked.push({ appId, method, options });
+      const handler = handlers.get(`${appId} ${options.method ?? 'GET'} ${method.replace(/[0-9a-f-]{36}/g, ':id')}`);
+      if (!handler) throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE' }, `no handler for ${appId} ${method}`);
+      return handler(options) as T;
+    },
+    async publish(_pubsub, topic, data, options = {}) {
+      if (failures.publish) throw failures.publish;
+      published.push({ topic, data: clone(data), id: options.id });
+    },
+    async getState<T>(store: string, key: string) {
+      const item = state.get(id(store, key));
+      return item ? { value: clone(item.value) as T, etag: item.etag } : undefined;
+    },
+    async saveState(store, key, value, options = {}) {
+      check(store, key, options);
+      state.set(id(store, key), { value: clone(value), etag: String(++etags) });
+    },
+    async deleteState(store, key, { etag } = {}) {
+      check(store, key, { etag });
+      state.delete(id(store, key));
+    },
+    async transaction(store: string, operations: StateOperation[]) {
+      if (failures.transaction) throw failures.transaction;
+      const projections = operations.filter((op) => op.operation === 'upsert' && op.metadata?.['outbox.projection'] === 'true');
+      const writes = operations.filter((op) => !projections.includes(op));
+      for (const op of writes) check(store, op.key, op);
+      for (const op of writes) {
+        if (op.operation === 'delete') state.delete(id(store, op.key));
+        else state.set(id(store, op.key), { value: clone(op.value), etag: String(++etags) });
+      }
+      for (const op of projections) if (op.operation === 'upsert') outbox.push(clone(op.value));
+    },
+    async getSecret() {
+      return 'secret';
+    },
+    async isHealthy() {
+      return true;
+    },
+  };
+
+  return {
+    sidecar,
+    state,
+    published,
+    outbox,
+    invoked,
+    failures,
+    /** Answers invocations of `<appId> <METHOD> <path with :id for UUIDs>`. */
+    handle(route: string, handler: (options: InvokeOptions) => unknown) {
+      handlers.set(route, handler);
+    },
+  };
+}

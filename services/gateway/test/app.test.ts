@@ -1,0 +1,119 @@
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import { DaprError, createLogger } from '@recipe/shared';
+import { SignJWT } from 'jose';
+import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
+import { createApp } from '../src/app.js';
+import { createAuthenticator } from '../src/auth.js';
+
+const secret = 'a-test-signing-key-of-enough-length';
+const log = createLogger('test', 'silent');
+const recipeId = '6f1c1f5e-3b0a-4a57-9d77-2b6f0d9b8f11';
+
+const sign = (sub: string, { expiresIn = '1h', key = secret } = {}) =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
+
+async function gateway(t: { teardown: (fn: () => void) => void }) {
+  const fake = fakeSidecar();
+  const app = createApp({
+    sidecar: fake.sidecar,
+    auth: createAuthenticator({ key: { secret: async () => secret }, log }),
+    apps: { myrecipe: 'myrecipe', recipe: 'recipe', mypage: 'mypage' },
+    log,
+    bodyLimitBytes: 1024,
+    retryAfterSeconds: 5,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.teardown(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call = async (method: string, path: string, init: { token?: string; body?: string; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    const res = await fetch(base + path, { method, headers, body: init.body });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+  };
+  return { fake, call };
+}
+
+test('when no token, a malformed one, a wrongly signed or an expired one is sent, then 401 with a JSON error', async (t) => {
+  const { call, fake } = await gateway(t);
+  for (const token of [undefined, 'not-a-jwt', await sign('alice', { key: 'another-key-of-enough-length!!' }), await sign('alice', { expiresIn: '-1m' })]) {
+    const res = await call('GET', '/mypages/me', { token });
+    t.is(res.status, 401);
+    t.is(res.body.error.code, 'AUTH.UNAUTHENTICATED');
+  }
+  t.deepEqual(fake.invoked, []);
+});
+
+test('when the token is valid, then the member id travels in a header, never from the body', async (t) => {
+  const { call, fake } = await gateway(t);
+  fake.handle('myrecipe POST myrecipes', () => ({ recipeId }));
+  const res = await call('POST', '/myrecipes', { token: await sign('alice'), headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x', memberId: 'mallory' }) });
+  t.is(res.status, 201);
+  t.is(fake.invoked[0]!.options.headers!['x-member-id'], 'alice');
+});
+
+test('when a path id is not a UUID (traversal, encoded slashes), then 400 (or 404 once the client resolved the dots) and nothing is called', async (t) => {
+  const { call, fake } = await gateway(t);
+  const token = await sign('alice');
+  for (const id of ['..%2F..%2Fmembers%2Fbob%2Fbalance', 'abc', `${recipeId}%2Fwithdrawal`, '%2e%2e']) {
+    const res = await call('GET', `/myrecipes/${id}`, { token });
+    t.true(id === '%2e%2e' ? res.status === 404 : res.status === 400, `${id}: ${res.status}`);
+  }
+  t.deepEqual(fake.invoked, []);
+});
+
+test('when the body is too large or not JSON, then 413 or 415', async (t) => {
+  const { call } = await gateway(t);
+  const token = await sign('alice');
+  t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x'.repeat(2000) }) })).status, 413);
+  t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'text/plain' }, body: 'hello' })).status, 415);
+  t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'application/json' }, body: '{"title":' })).status, 400);
+});
+
+test("a service's own 4xx is passed on; its failure or an unreachable sidecar becomes 503 with Retry-After", async (t) => {
+  const { call, fake } = await gateway(t);
+  const token = await sign('alice');
+  fake.handle('recipe GET recipes/:id', () => {
+    throw new DaprError('app', 404, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } }, 'not found');
+  });
+  const missing = await call('GET', `/recipes/${recipeId}`, { token });
+  t.is(missing.status, 404);
+  t.deepEqual(missing.body, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } });
+
+  fake.handle('recipe GET recipes/:id', () => {
+    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'circuit breaker is open' }, 'open');
+  });
+  const down = await call('GET', `/recipes/${recipeId}`, { token });
+  t.is(down.status, 503);
+  t.is(down.headers.get('retry-after'), '5');
+  t.is(down.body.error.code, 'SERVICE.UNAVAILABLE');
+  t.notRegex(JSON.stringify(down.body), /circuit|ERR_|at /, 'no internals leak');
+});
+
+test('a repeated recommendation answers 200, the first 201', async (t) => {
+  const { call, fake } = await gateway(t);
+  const token = await sign('bob');
+  let already = false;
+  fake.handle('recipe POST recipes/:id/recommendations', () => {
+    const reply = { recipeId, points: 1, alreadyRecommended: already };
+    already = true;
+    return reply;
+  });
+  t.is((await call('POST', `/recipes/${recipeId}/recommendations`, { token })).status, 201);
+  t.is((await call('POST', `/recipes/${recipeId}/recommendations`, { token })).status, 200);
+});
+
+test('health endpoints need no token', async (t) => {
+  const { call } = await gateway(t);
+  t.is((await call('GET', '/healthz')).status, 200);
+  t.is((await call('GET', '/readyz')).status, 200);
+});
+
+test('an unknown route is a JSON 404', async (t) => {
+  const { call } = await gateway(t);
+  const res = await call('GET', '/nope', { token: await sign('alice') });
+  t.is(res.status, 404);
+  t.truthy(res.body.error.code);
+});
