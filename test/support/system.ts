@@ -1,30 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createDatabase, startRedis, type Database, type RedisServer } from './backing.js';
-import { renderResources, startService, type RunningService } from './dapr.js';
+import { renderResources, startService, type Resources, type RunningService } from './dapr.js';
 
 export type AppId = 'gateway' | 'myrecipe' | 'recipe' | 'mypage';
 
-export interface SystemOptions {
-  /** Extra environment per app (e.g. POINT for recipe). */
-  env?: Partial<Record<AppId, Record<string, string>>>;
+export interface BackingOptions {
   redisAppendOnly?: boolean;
 }
 
-export interface System {
-  gatewayUrl: string;
-  services: Record<AppId, RunningService>;
+/** A throwaway Redis and database, and the project's Dapr resources pointed at them. */
+export interface Backing {
   redis: RedisServer;
   db: Database;
-  token(memberId: string, options?: { expiresIn?: string; key?: string }): Promise<string>;
+  resources: Resources;
+  signingKey: string;
   stop(): Promise<void>;
 }
 
-let systems = 0;
+let count = 0;
 
-/** The whole product: four apps with their real sidecars, a throwaway Redis and database. */
-export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const label = `sys${++systems}`;
+export async function startBacking(options: BackingOptions = {}): Promise<Backing> {
+  const label = `b${++count}`;
   const [redis, db] = await Promise.all([startRedis({ appendOnly: options.redisAppendOnly }), createDatabase(label)]);
   const redisHost = `${redis.host}:${redis.port}`;
   const resources = await renderResources(label, {
@@ -32,29 +29,61 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     'recipe-store': { redisHost },
     'myrecipe-store': { connectionString: db.connectionString },
   });
-  const signingKey = randomBytes(32).toString('hex');
-  const start = (appId: AppId, extra: { env?: Record<string, string>; daprdEnv?: Record<string, string> } = {}) =>
-    startService({ appId, service: appId, resources, env: { ...extra.env, ...options.env?.[appId] }, daprdEnv: extra.daprdEnv });
-
-  const [myrecipe, recipe, mypage, gateway] = await Promise.all([
-    start('myrecipe'),
-    start('recipe'),
-    start('mypage', { env: { DATABASE_URL: db.url } }),
-    start('gateway', { daprdEnv: { RECIPE_SECRET_JWT_SIGNING_KEY: signingKey } }),
-  ]);
-  const services = { gateway, myrecipe, recipe, mypage };
-
   return {
-    gatewayUrl: gateway.appUrl,
-    services,
     redis,
     db,
-    token: (memberId, { expiresIn = '1h', key = signingKey } = {}) =>
-      new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key)),
+    resources,
+    signingKey: randomBytes(32).toString('hex'),
     async stop() {
-      await Promise.all(Object.values(services).map((s) => s.stop()));
       await redis.stop();
       await db.drop().catch(() => undefined);
+    },
+  };
+}
+
+/** One app with its real sidecar, wired to the backing services. */
+export function startApp(backing: Backing, appId: AppId, env: Record<string, string> = {}): Promise<RunningService> {
+  const perApp: Record<AppId, { env?: Record<string, string>; daprdEnv?: Record<string, string> }> = {
+    gateway: { daprdEnv: { RECIPE_SECRET_JWT_SIGNING_KEY: backing.signingKey } },
+    myrecipe: {},
+    recipe: {},
+    mypage: { env: { DATABASE_URL: backing.db.url } },
+  };
+  const { env: appEnv, daprdEnv } = perApp[appId];
+  return startService({ appId, service: appId, resources: backing.resources, env: { ...appEnv, ...env }, daprdEnv });
+}
+
+export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = {}) =>
+  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
+
+export interface SystemOptions extends BackingOptions {
+  /** Extra environment per app (e.g. POINT for recipe). */
+  env?: Partial<Record<AppId, Record<string, string>>>;
+}
+
+export interface System {
+  gatewayUrl: string;
+  services: Record<AppId, RunningService>;
+  backing: Backing;
+  token(memberId: string, options?: { expiresIn?: string }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The whole product: four apps with their real sidecars on throwaway backing services. */
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const backing = await startBacking(options);
+  const [myrecipe, recipe, mypage, gateway] = await Promise.all(
+    (['myrecipe', 'recipe', 'mypage', 'gateway'] as const).map((appId) => startApp(backing, appId, options.env?.[appId])),
+  );
+  const services = { gateway: gateway!, myrecipe: myrecipe!, recipe: recipe!, mypage: mypage! };
+  return {
+    gatewayUrl: gateway!.appUrl,
+    services,
+    backing,
+    token: (memberId, tokenOptions) => signToken(backing.signingKey, memberId, tokenOptions),
+    async stop() {
+      await Promise.all(Object.values(services).map((s) => s.stop()));
+      await backing.stop();
     },
   };
 }

@@ -24,9 +24,11 @@ export class DaprError extends Error {
   get isConflict(): boolean {
     if (this.status === 409) return true;
     // Transactions report every store error as 500 ERR_STATE_TRANSACTION; the
-    // store's message is the only way to tell a lost optimistic race.
+    // store's message is the only way to tell a lost optimistic race
+    // (PostgreSQL: "etag mismatch" / "no item was updated"; Redis's Lua
+    // script: "failed to set key" / "failed to delete").
     const text = JSON.stringify(this.body ?? '');
-    return /etag mismatch|no item was updated|ERR_STATE_ETAG/i.test(text);
+    return /etag mismatch|no item was updated|ERR_STATE_ETAG|failed to set key|failed to delete/i.test(text);
   }
 }
 

@@ -1,0 +1,35 @@
+import test from 'ava';
+import { call, sampleRecipe } from '../support/client.js';
+import type { RunningService } from '../support/dapr.js';
+import { signToken, startApp, startBacking, type Backing } from '../support/system.js';
+
+// The gateway with its real daprd: the signing key comes from the Dapr secret store;
+// the services behind it are not running, so every call meets a real Dapr failure.
+let backing: Backing;
+let gateway: RunningService;
+
+test.before(async () => {
+  backing = await startBacking();
+  gateway = await startApp(backing, 'gateway');
+});
+
+test.after.always(async () => {
+  await gateway?.stop();
+  await backing?.stop();
+});
+
+test('a token signed with the key from the secret store is accepted; a token signed otherwise is 401', async (t) => {
+  const good = await signToken(backing.signingKey, 'alice');
+  const bad = await signToken('some-other-key-that-is-long-enough', 'alice');
+  t.is((await call(gateway.appUrl, 'GET', '/mypages/me', { token: bad })).status, 401);
+  t.not((await call(gateway.appUrl, 'GET', '/mypages/me', { token: good })).status, 401);
+});
+
+test('when the service behind is unreachable through Dapr, then 503 with Retry-After and a readable message, no internals', async (t) => {
+  const token = await signToken(backing.signingKey, 'alice');
+  const res = await call(gateway.appUrl, 'POST', '/myrecipes', { token, body: sampleRecipe() });
+  t.is(res.status, 503);
+  t.is(res.headers.get('retry-after'), '5');
+  t.is(res.body.error.code, 'SERVICE.UNAVAILABLE');
+  t.notRegex(res.text, /ERR_|dapr|stack|at \//i);
+});

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import test from 'ava';
+import pg from 'pg';
+import type { RunningService } from '../support/dapr.js';
+import { eventually } from '../support/processes.js';
+import { viaSidecar } from '../support/sidecar.js';
+import { readTopic } from '../support/streams.js';
+import { startApp, startBacking, type Backing } from '../support/system.js';
+
+// The read model with its real daprd, Redis Streams and its own PostgreSQL schema (knex migrations).
+let backing: Backing;
+let mypage: RunningService;
+let dapr: ReturnType<typeof viaSidecar>;
+
+test.before(async () => {
+  backing = await startBacking();
+  mypage = await startApp(backing, 'mypage');
+  dapr = viaSidecar(mypage);
+});
+
+test.after.always(async () => {
+  await mypage?.stop();
+  await backing?.stop();
+});
+
+const page = (member: string) => dapr.invoke('mypage', 'GET', `mypages/${member}`);
+const now = () => new Date().toISOString();
+const registered = (recipeId: string, memberId: string, title: string) => dapr.publish('Registered', { recipeId, memberId, title, registeredAt: now() }, `Registered:${recipeId}`);
+const recommended = (recipeId: string, authorId: string, recommenderId: string, recipePoints: number) =>
+  dapr.publish('Recommended', { recipeId, authorId, recommenderId, points: 1, recipePoints, recommendedAt: now() }, `Recommended:${recipeId}:${recommenderId}`);
+const deleted = (recipeId: string, memberId: string) => dapr.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
+
+test('the migrations created the read model in its own schema', async (t) => {
+  const client = new pg.Client({ connectionString: backing.db.url });
+  await client.connect();
+  const { rows } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'mypage' ORDER BY 1");
+  await client.end();
+  t.deepEqual(rows.map((r) => r.table_name), ['knex_migrations', 'knex_migrations_lock', 'processed_events', 'recipes']);
+});
+
+test('when events arrive out of order and twice, then the page and balance come out exact', async (t) => {
+  const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+  // Recommended before Registered, duplicates, and an older total after a newer one.
+  await recommended(a, 'gina', 'x', 2);
+  await recommended(a, 'gina', 'x', 2);
+  await registered(a, 'gina', 'Naengmyeon');
+  await registered(b, 'gina', 'Sundubu');
+  await recommended(b, 'gina', 'y', 3);
+  await recommended(b, 'gina', 'z', 2);
+  // Deleted before its Registered: never listed, never counted.
+  await deleted(c, 'gina');
+  await recommended(c, 'gina', 'y', 5);
+  await registered(c, 'gina', 'Gone');
+
+  const view = await eventually(async () => {
+    const res = await page('gina');
+    return res.body.balance === 5 && res.body.recipes.length === 2 ? res.body : undefined;
+  }, { what: 'settled page' });
+  t.deepEqual(view.recipes.map((r: { title: string; points: number }) => [r.title, r.points]).sort(), [['Naengmyeon', 2], ['Sundubu', 3]]);
+  await new Promise((r) => setTimeout(r, 300));
+  t.is((await page('gina')).body.balance, 5);
+});
+
+test('the catalogue lists live recipes most recommended first, with pages', async (t) => {
+  const ids = [randomUUID(), randomUUID(), randomUUID()];
+  await Promise.all(ids.map((id, i) => registered(id, 'hank', `Catalogue ${i}`)));
+  await Promise.all(ids.map((id, i) => recommended(id, 'hank', 'r', 100 + i)));
+  const first = await eventually(async () => {
+    const res = await dapr.invoke('mypage', 'GET', 'catalogue?page=1&size=2');
+    return res.body.items?.[0]?.points === 102 && res.body.items[1]?.points === 101 ? res.body : undefined;
+  }, { what: 'sorted catalogue' });
+  t.true(first.hasMore);
+  const second = await dapr.invoke('mypage', 'GET', 'catalogue?page=2&size=2');
+  t.is(second.body.items[0].points, 100);
+  t.is((await dapr.invoke('mypage', 'GET', 'catalogue?size=1000')).status, 400);
+  t.is((await dapr.invoke('mypage', 'GET', 'catalogue?sort=points')).status, 400);
+});
+
+test('when a malformed Deleted arrives, then it is dead-lettered', async (t) => {
+  await dapr.publish('Deleted', { recipeId: randomUUID(), memberId: 'x', pointsRevoked: -1, deletedAt: 'yesterday' }, 'poison-deleted');
+  t.truthy(await eventually(async () => (await readTopic(backing.redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), { what: 'dead letter' }));
+});

@@ -1,0 +1,90 @@
+import test from 'ava';
+import pg from 'pg';
+import { sampleRecipe } from '../support/client.js';
+import type { RunningService } from '../support/dapr.js';
+import { eventually } from '../support/processes.js';
+import { viaSidecar } from '../support/sidecar.js';
+import { readTopic } from '../support/streams.js';
+import { startApp, startBacking, type Backing } from '../support/system.js';
+
+// myrecipe with its real daprd, PostgreSQL state store (with the outbox) and Redis Streams.
+let backing: Backing;
+let myrecipe: RunningService;
+let dapr: ReturnType<typeof viaSidecar>;
+
+test.before(async () => {
+  backing = await startBacking();
+  myrecipe = await startApp(backing, 'myrecipe');
+  dapr = viaSidecar(myrecipe);
+});
+
+test.after.always(async () => {
+  await myrecipe?.stop();
+  await backing?.stop();
+});
+
+const register = (member: string, body: unknown, key?: string) =>
+  dapr.invoke('myrecipe', 'POST', 'myrecipes', { member, body, headers: key ? { 'idempotency-key': key } : {} });
+
+test('when a recipe is registered, then it is stored in PostgreSQL and Registered is published once per copy with one id', async (t) => {
+  const res = await register('alice', sampleRecipe('Japchae'));
+  t.is(res.status, 201, res.text);
+  const { recipeId } = res.body;
+
+  const client = new pg.Client({ connectionString: backing.db.url });
+  await client.connect();
+  const rows = await client.query('SELECT key FROM myrecipe_state WHERE key = $1', [`myrecipe||recipe:${recipeId}`]);
+  await client.end();
+  t.is(rows.rowCount, 1);
+
+  // The direct publish and the outbox relay (about a second later) carry the same id.
+  const events = await eventually(async () => {
+    const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
+    return all.length >= 2 ? all : undefined;
+  }, { what: 'both copies of Registered', timeoutMs: 15_000 });
+  t.true(events.every((e) => e.id === `Registered:${recipeId}`));
+  t.deepEqual(events[0]!.data, { recipeId, memberId: 'alice', title: 'Japchae', registeredAt: res.body.registeredAt });
+});
+
+test('when the same Idempotency-Key is sent five times at once, then exactly one recipe exists', async (t) => {
+  const replies = await Promise.all(Array.from({ length: 5 }, () => register('alice', sampleRecipe('Once'), 'same-key')));
+  t.true(replies.every((r) => r.status === 201), replies.map((r) => r.text).join('\n'));
+  t.is(new Set(replies.map((r) => r.body.recipeId)).size, 1);
+  const other = await register('alice', sampleRecipe('Different'), 'same-key');
+  t.is(other.status, 409);
+  t.is(other.body.error.code, 'IDEMPOTENCY.KEY_REUSED');
+});
+
+test('when the body carries unknown fields or bad types, then 400 names the field and nothing is stored', async (t) => {
+  const res = await register('alice', { ...sampleRecipe(), points: 100 });
+  t.is(res.status, 400);
+  t.is(res.body.error.code, 'REQUEST.INVALID');
+  t.true(JSON.stringify(res.body.error.details).includes('points') || res.body.error.message.includes('points'));
+  t.is((await register('alice', { title: 5, ingredients: 'x', steps: [] })).status, 400);
+});
+
+test('when Recommended arrives (twice, and an older one late), then the author balance counts the latest total once', async (t) => {
+  const { body } = await register('bob', sampleRecipe('Bossam'));
+  const event = (recipePoints: number, recommenderId: string) => ({ recipeId: body.recipeId, authorId: 'bob', recommenderId, points: 1, recipePoints, recommendedAt: new Date().toISOString() });
+  await dapr.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
+  await dapr.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
+  await dapr.publish('Recommended', event(1, 'carol'), `Recommended:${body.recipeId}:carol`);
+  await eventually(async () => (await dapr.invoke('myrecipe', 'GET', 'members/bob/balance')).body.balance === 2, { what: 'balance 2' });
+  await new Promise((r) => setTimeout(r, 500));
+  t.is((await dapr.invoke('myrecipe', 'GET', 'members/bob/balance')).body.balance, 2);
+  t.is((await dapr.invoke('myrecipe', 'GET', `myrecipes/${body.recipeId}`, { member: 'bob' })).body.points, 2);
+});
+
+test('when a malformed event arrives, then it goes to the dead-letter topic and is not retried forever', async (t) => {
+  await dapr.publish('Recommended', { recipeId: 'not-a-uuid' }, 'poison-1');
+  const dead = await eventually(async () => (await readTopic(backing.redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), { what: 'dead letter' });
+  t.deepEqual(dead.data, { recipeId: 'not-a-uuid' });
+});
+
+test('when the recommendation service is not running, a delete answers 503 with Retry-After and the recipe stays', async (t) => {
+  const { body } = await register('erin', sampleRecipe('Galbi'));
+  const res = await dapr.invoke('myrecipe', 'DELETE', `myrecipes/${body.recipeId}`, { member: 'erin' });
+  t.is(res.status, 503);
+  t.truthy(res.headers.get('retry-after'));
+  t.is((await dapr.invoke('myrecipe', 'GET', `myrecipes/${body.recipeId}`, { member: 'erin' })).status, 200);
+});
