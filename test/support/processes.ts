@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import path from 'node:path';
  * interrupted, CI timeout) leaves that directory behind; the next run finds
  * the dead owner and kills what it started, so nothing piles up.
  */
-const RUNS_DIR = path.join(os.tmpdir(), 'recommend-recipe-tests');
+export const RUNS_DIR = path.join(os.tmpdir(), 'recommend-recipe-tests');
 
 export interface Run {
   id: string;
@@ -46,17 +46,24 @@ export async function cleanStaleRuns(): Promise<number> {
   if (!existsSync(RUNS_DIR)) return 0;
   let cleaned = 0;
   for (const id of readdirSync(RUNS_DIR)) {
-    const dir = path.join(RUNS_DIR, id);
-    const owner = Number(readFileSync(path.join(dir, 'owner.pid'), 'utf8').trim() || 0);
-    if (owner && alive(owner)) continue;
-    const pidsFile = path.join(dir, 'pids');
-    const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
-    pids.forEach((pid) => killGroup(pid));
-    for (const clean of cleaners) await clean(id, dir).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    cleaned++;
+    cleaned += await cleanIfStale(id).catch(() => 0);
   }
   return cleaned;
+}
+
+async function cleanIfStale(id: string): Promise<number> {
+  const dir = path.join(RUNS_DIR, id);
+  const ownerFile = path.join(dir, 'owner.pid');
+  // Another worker may be creating its directory right now.
+  if (!existsSync(ownerFile) && Date.now() - statSync(dir).mtimeMs < 60_000) return 0;
+  const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8').trim() || 0) : 0;
+  if (owner && alive(owner)) return 0;
+  const pidsFile = path.join(dir, 'pids');
+  const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+  pids.forEach((pid) => killGroup(pid));
+  for (const clean of cleaners) await clean(id, dir).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+  return 1;
 }
 
 let current: Run | undefined;
@@ -69,7 +76,8 @@ export async function currentRun(): Promise<Run> {
   const id = `r${Date.now().toString(36)}${process.pid.toString(36)}`;
   const dir = path.join(RUNS_DIR, id);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
+  writeFileSync(path.join(dir, 'owner.pid.tmp'), String(process.pid));
+  renameSync(path.join(dir, 'owner.pid.tmp'), path.join(dir, 'owner.pid'));
   current = { id, dir };
   process.once('exit', () => {
     for (const child of children) if (child.pid) killGroup(child.pid);
