@@ -57,7 +57,7 @@ build() {
   local started=$SECONDS
   # -v lists packages as they compile: a heartbeat every 100 of them.
   (cd "$here/$dir" && go build -v -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name.tmp" "$pkg") 2>&1 |
-    awk -v name="$name" '/^#|error|cannot|undefined/ {print; next} {n++; if (n % 100 == 0) printf "[dapr]   %s: %d packages compiled\n", name, n; fflush()}' >&2
+    awk -v name="$name" '/^#|\.go:[0-9]+|^go: / {print; next} {n++; if (n % 100 == 0) printf "[dapr]   %s: %d packages compiled\n", name, n; fflush()}' >&2
   [ "${PIPESTATUS[0]}" -eq 0 ] || { say "building $name failed"; exit 1; }
   mv "$bin/$name.tmp" "$bin/$name"
   say "built $name in $((SECONDS - started))s"
