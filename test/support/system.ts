@@ -87,3 +87,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
   };
 }
+
+/** Where the invariant checker finds this system's stores and sidecars. */
+export function checkTargets(system: System, point = 1) {
+  return {
+    myrecipeSidecar: system.services.myrecipe.daprUrl,
+    mypageSidecar: system.services.mypage.daprUrl,
+    myrecipeDatabaseUrl: system.backing.db.url,
+    recipeRedis: { host: system.backing.redis.host, port: system.backing.redis.port },
+    point,
+  };
+}

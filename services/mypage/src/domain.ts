@@ -15,11 +15,13 @@ const recipeSummary = (row: RecipeRow) => ({
 
 export const catalogueItem = (row: RecipeRow) => ({ ...recipeSummary(row), authorId: row.member_id });
 
-/** My page lists recipes whose Registered has arrived; the balance counts every live point. */
+export const auditQuerySchema = z.strictObject({
+  after: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+export const auditRow = (row: RecipeRow) => ({ ...catalogueItem(row), deleted: row.deleted_at !== null });
+
 export function memberPageView(memberId: string, page: { rows: RecipeRow[]; balance: number }) {
-  return {
-    memberId,
-    balance: page.balance,
-    recipes: page.rows.filter((row) => row.title !== null).map(recipeSummary),
-  };
+  return { memberId, balance: page.balance, recipes: page.rows.map(recipeSummary) };
 }

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { deletedSchema, memberIdSchema, parseInput, recommendedSchema, registeredSchema, topicHandler, type Logger } from '@recipe/shared';
-import { catalogueItem, catalogueQuerySchema, memberPageView } from './domain.js';
+import { auditQuerySchema, auditRow, catalogueItem, catalogueQuerySchema, memberPageView } from './domain.js';
 import type { ReadModel } from './store.js';
 
 export interface RouteDeps {
@@ -20,6 +20,12 @@ export function routes({ readModel, log }: RouteDeps): Router {
     const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
     const { rows, hasMore } = await readModel.catalogue(size, (page - 1) * size);
     ctx.body = { items: rows.map(catalogueItem), page, size, hasMore };
+  });
+
+  // Internal (not routed by the gateway): the whole read model, for the invariant checker.
+  router.get('/audit/recipes', async (ctx) => {
+    const { after, limit } = parseInput(auditQuerySchema, ctx.query, 'query');
+    ctx.body = (await readModel.allRecipes(after, limit)).map(auditRow);
   });
 
   // The envelope's id is the event id: Registered:<recipe>, Recommended:<recipe>:<member>, Deleted:<recipe>.

@@ -71,9 +71,17 @@ export function createReadModel(db: Knex) {
         ),
       ),
 
-    /** A member's live recipes, newest first, and their balance (all live points, listed or not yet). */
+    /**
+     * A member's live recipes, newest first, and their balance: the points of
+     * exactly the recipes listed (a row still waiting for its Registered is
+     * neither listed nor counted).
+     */
     async memberPage(memberId: string) {
-      const rows: RecipeRow[] = await db('recipes').where({ member_id: memberId }).whereNull('deleted_at').orderBy([{ column: 'registered_at', order: 'desc', nulls: 'last' }, 'recipe_id']);
+      const rows: RecipeRow[] = await db('recipes')
+        .where({ member_id: memberId })
+        .whereNull('deleted_at')
+        .whereNotNull('title')
+        .orderBy([{ column: 'registered_at', order: 'desc' }, 'recipe_id']);
       return { rows, balance: rows.reduce((sum, r) => sum + r.points, 0) };
     },
 
@@ -86,6 +94,15 @@ export function createReadModel(db: Knex) {
         .limit(limit + 1)
         .offset(offset);
       return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+
+    /** Every row, deleted ones too, in id order: for the invariant checker. */
+    async allRecipes(after: string | undefined, limit: number) {
+      const rows: RecipeRow[] = await db('recipes')
+        .modify((q) => (after ? q.where('recipe_id', '>', after) : q))
+        .orderBy('recipe_id')
+        .limit(limit);
+      return rows;
     },
 
     async ping(): Promise<boolean> {
