@@ -11,6 +11,8 @@ bash scripts/ensure-deps.sh
 DAPR_RUNTIME_PATH=$(bash dapr/install.sh)
 export DAPR_RUNTIME_PATH
 
+echo "== type-checking the tests"
+npx tsc -p tsconfig.tests.json
 echo "== unit tests"
 npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
 echo "== integration and end-to-end tests (real sidecars)"

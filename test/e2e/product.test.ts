@@ -35,7 +35,7 @@ test('FR1: a member registers a recipe and sees it as their own; another member 
   const [alice, bob] = await Promise.all([member('alice'), member('bob')]);
   const created = await alice.post('/myrecipes', sampleRecipe('Haemul pajeon'));
   t.is(created.status, 201);
-  t.like(created.body, { title: 'Haemul pajeon', memberId: await memberId(alice), points: 0, ...sampleRecipe('Haemul pajeon') });
+  t.like(created.body, { ...sampleRecipe('Haemul pajeon'), memberId: await memberId(alice), points: 0 });
   t.regex(created.body.recipeId, /^[0-9a-f-]{36}$/);
   t.deepEqual((await alice.get(`/myrecipes/${created.body.recipeId}`)).body, created.body);
   const foreign = await bob.get(`/myrecipes/${created.body.recipeId}`);

@@ -11,13 +11,13 @@ export interface CallOptions {
   headers?: Record<string, string>;
   body?: unknown;
   /** Sent as-is (for malformed-input tests). */
-  rawBody?: string | Buffer;
+  rawBody?: string;
 }
 
 export async function call<T = any>(baseUrl: string, method: string, path: string, options: CallOptions = {}): Promise<Reply<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | Buffer | undefined = options.rawBody;
+  let body: string | undefined = options.rawBody;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';

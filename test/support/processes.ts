@@ -149,13 +149,13 @@ export function tail(file: string, lines = 40): string {
 }
 
 /** Polls until `check` passes (returns truthy without throwing) or the time is up. */
-export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
+export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const result = await check();
-      if (result) return result;
+      if (result) return result as NonNullable<T>;
       last = new Error(`${what}: not yet`);
     } catch (err) {
       last = err;
