@@ -187,7 +187,7 @@ test('authentication: missing, malformed, foreign and expired tokens are 401', a
 test('the withdrawal is not reachable through the gateway', async (t) => {
   const alice = await member('alice');
   const id = await registered(alice);
-  for (const [method, path] of [['POST', `/recipes/${id}/withdrawal`], ['DELETE', `/recipes/${id}/withdrawal`], ['GET', '/members/x/balance'], ['GET', '/audit/recipes']] as const) {
+  for (const [method, path] of [['POST', '/withdrawals'], ['DELETE', `/withdrawals?recipeId=${id}`], ['POST', `/recipes/${id}/withdrawal`], ['GET', '/members/x/balance'], ['GET', '/audit/recipes']] as const) {
     const res = await call(system.gatewayUrl, method, path, { token: await system.token('alice') });
     t.true(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
   }
@@ -200,16 +200,17 @@ test('events published twice, late or out of order (directly through Dapr) chang
   const id = await registered(alice, 'Replayed');
   await bob.post(`/recipes/${id}/recommendations`);
   await eventually(async () => (await pageOf(alice)).balance === POINT, { what: 'balance' });
-  const producer = viaSidecar(system.services.recipe);
+  const producer = viaSidecar(system.services.recipe, system.backing.mesh.daprApiToken);
+  const asMyrecipe = viaSidecar(system.services.myrecipe, system.backing.mesh.daprApiToken);
   const now = new Date().toISOString();
   // A duplicate of the real Recommended (same id), an older total under a new id, a duplicate Registered.
   await producer.publish('Recommended', { recipeId: id, authorId: aliceId, recommenderId: await memberId(bob), points: POINT, recipePoints: POINT, recommendedAt: now }, `Recommended:${id}:${await memberId(bob)}`);
   await producer.publish('Recommended', { recipeId: id, authorId: aliceId, recommenderId: 'ghost', points: POINT, recipePoints: 0, recommendedAt: now });
-  await viaSidecar(system.services.myrecipe).publish('Registered', { recipeId: id, memberId: aliceId, title: 'Replayed twice', registeredAt: now }, `Registered:${id}`);
+  await asMyrecipe.publish('Registered', { recipeId: id, memberId: aliceId, title: 'Replayed twice', registeredAt: now }, `Registered:${id}`);
   // A recipe whose Deleted arrives before its Registered never appears anywhere.
   const ghost = randomUUID();
-  await viaSidecar(system.services.myrecipe).publish('Deleted', { recipeId: ghost, memberId: aliceId, pointsRevoked: 0, deletedAt: now }, `Deleted:${ghost}`);
-  await viaSidecar(system.services.myrecipe).publish('Registered', { recipeId: ghost, memberId: aliceId, title: 'Ghost', registeredAt: now }, `Registered:${ghost}`);
+  await asMyrecipe.publish('Deleted', { recipeId: ghost, memberId: aliceId, pointsRevoked: 0, deletedAt: now }, `Deleted:${ghost}`);
+  await asMyrecipe.publish('Registered', { recipeId: ghost, memberId: aliceId, title: 'Ghost', registeredAt: now }, `Registered:${ghost}`);
   await new Promise((r) => setTimeout(r, 1_500));
   const page = await pageOf(alice);
   t.is(page.balance, POINT);

@@ -27,9 +27,13 @@ test('a token signed with the key from the secret store is accepted; a token sig
 
 test('when the service behind is unreachable through Dapr, then 503 with Retry-After and a readable message, no internals', async (t) => {
   const token = await signToken(backing.signingKey, 'alice');
-  const res = await call(gateway.appUrl, 'POST', '/myrecipes', { token, body: sampleRecipe() });
-  t.is(res.status, 503);
-  t.is(res.headers.get('retry-after'), '5');
-  t.is(res.body.error.code, 'SERVICE.UNAVAILABLE');
-  t.notRegex(res.text, /ERR_|dapr|stack|at \//i);
+  const page = await call(gateway.appUrl, 'GET', '/mypages/me', { token });
+  t.is(page.status, 503);
+  t.is(page.headers.get('retry-after'), '5');
+  t.is(page.body.error.code, 'SERVICE.UNAVAILABLE');
+  t.notRegex(page.text, /ERR_|dapr|stack|at \//i);
+  const registration = await call(gateway.appUrl, 'POST', '/myrecipes', { token, body: sampleRecipe() });
+  t.is(registration.status, 503);
+  t.is(registration.body.error.code, 'SERVICE.OVERLOADED');
+  t.regex(registration.body.error.message, /register again in a moment/);
 });

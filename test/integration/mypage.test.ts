@@ -5,30 +5,38 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, type Backing } from '../support/system.js';
+import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
 
 // The read model with its real daprd, Redis Streams and its own PostgreSQL schema (knex migrations).
 let backing: Backing;
 let mypage: RunningService;
+let producers: RunningService[];
 let dapr: ReturnType<typeof viaSidecar>;
+let asMyrecipe: ReturnType<typeof viaSidecar>;
+let asRecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  mypage = await startApp(backing, 'mypage');
-  dapr = viaSidecar(mypage);
+  let myrecipeProducer: RunningService;
+  let recipeProducer: RunningService;
+  [mypage, myrecipeProducer, recipeProducer] = await Promise.all([startApp(backing, 'mypage'), startSidecarOnly(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe')]);
+  producers = [myrecipeProducer, recipeProducer];
+  dapr = viaSidecar(mypage, backing.mesh.daprApiToken);
+  asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
+  asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
 });
 
 test.after.always(async () => {
-  await mypage?.stop();
+  await Promise.all([mypage?.stop(), ...(producers ?? []).map((p) => p.stop())]);
   await backing?.stop();
 });
 
 const page = (member: string) => dapr.invoke('mypage', 'GET', `mypages/${member}`);
 const now = () => new Date().toISOString();
-const registered = (recipeId: string, memberId: string, title: string) => dapr.publish('Registered', { recipeId, memberId, title, registeredAt: now() }, `Registered:${recipeId}`);
+const registered = (recipeId: string, memberId: string, title: string) => asMyrecipe.publish('Registered', { recipeId, memberId, title, registeredAt: now() }, `Registered:${recipeId}`);
 const recommended = (recipeId: string, authorId: string, recommenderId: string, recipePoints: number) =>
-  dapr.publish('Recommended', { recipeId, authorId, recommenderId, points: 1, recipePoints, recommendedAt: now() }, `Recommended:${recipeId}:${recommenderId}`);
-const deleted = (recipeId: string, memberId: string) => dapr.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
+  asRecipe.publish('Recommended', { recipeId, authorId, recommenderId, points: 1, recipePoints, recommendedAt: now() }, `Recommended:${recipeId}:${recommenderId}`);
+const deleted = (recipeId: string, memberId: string) => asMyrecipe.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
 
 test('the migrations created the read model in its own schema', async (t) => {
   const client = new pg.Client({ connectionString: backing.db.url });
@@ -77,6 +85,6 @@ test('the catalogue lists live recipes most recommended first, with pages', asyn
 });
 
 test('when a malformed Deleted arrives, then it is dead-lettered', async (t) => {
-  await dapr.publish('Deleted', { recipeId: randomUUID(), memberId: 'x', pointsRevoked: -1, deletedAt: 'yesterday' }, 'poison-deleted');
+  await asMyrecipe.publish('Deleted', { recipeId: randomUUID(), memberId: 'x', pointsRevoked: -1, deletedAt: 'yesterday' }, 'poison-deleted');
   t.truthy(await eventually(async () => (await readTopic(backing.redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), { what: 'dead letter' }));
 });

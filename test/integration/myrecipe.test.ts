@@ -5,21 +5,24 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, type Backing } from '../support/system.js';
+import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
 
 // myrecipe with its real daprd, PostgreSQL state store (with the outbox) and Redis Streams.
 let backing: Backing;
 let myrecipe: RunningService;
+let recipeProducer: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
+let asRecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  myrecipe = await startApp(backing, 'myrecipe');
-  dapr = viaSidecar(myrecipe);
+  [myrecipe, recipeProducer] = await Promise.all([startApp(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe')]);
+  dapr = viaSidecar(myrecipe, backing.mesh.daprApiToken);
+  asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
 });
 
 test.after.always(async () => {
-  await myrecipe?.stop();
+  await Promise.all([myrecipe?.stop(), recipeProducer?.stop()]);
   await backing?.stop();
 });
 
@@ -66,9 +69,9 @@ test('when the body carries unknown fields or bad types, then 400 names the fiel
 test('when Recommended arrives (twice, and an older one late), then the author balance counts the latest total once', async (t) => {
   const { body } = await register('bob', sampleRecipe('Bossam'));
   const event = (recipePoints: number, recommenderId: string) => ({ recipeId: body.recipeId, authorId: 'bob', recommenderId, points: 1, recipePoints, recommendedAt: new Date().toISOString() });
-  await dapr.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
-  await dapr.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
-  await dapr.publish('Recommended', event(1, 'carol'), `Recommended:${body.recipeId}:carol`);
+  await asRecipe.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
+  await asRecipe.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
+  await asRecipe.publish('Recommended', event(1, 'carol'), `Recommended:${body.recipeId}:carol`);
   await eventually(async () => (await dapr.invoke('myrecipe', 'GET', 'members/bob/balance')).body.balance === 2, { what: 'balance 2' });
   await new Promise((r) => setTimeout(r, 500));
   t.is((await dapr.invoke('myrecipe', 'GET', 'members/bob/balance')).body.balance, 2);
@@ -76,12 +79,12 @@ test('when Recommended arrives (twice, and an older one late), then the author b
 });
 
 test('when a malformed event arrives, then it goes to the dead-letter topic and is not retried forever', async (t) => {
-  await dapr.publish('Recommended', { recipeId: 'not-a-uuid' }, 'poison-1');
+  await asRecipe.publish('Recommended', { recipeId: 'not-a-uuid' }, 'poison-1');
   const dead = await eventually(async () => (await readTopic(backing.redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), { what: 'dead letter' });
   t.deepEqual(dead.data, { recipeId: 'not-a-uuid' });
 });
 
-test('when the recommendation service is not running, a delete answers 503 with Retry-After and the recipe stays', async (t) => {
+test('when the recommendation service has no app behind its sidecar, a delete answers 503 with Retry-After and the recipe stays', async (t) => {
   const { body } = await register('erin', sampleRecipe('Galbi'));
   const res = await dapr.invoke('myrecipe', 'DELETE', `myrecipes/${body.recipeId}`, { member: 'erin' });
   t.is(res.status, 503);

@@ -4,27 +4,30 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, type Backing } from '../support/system.js';
+import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
 
 // The recommendation service with its real daprd and Redis state store (with the outbox).
 let backing: Backing;
 let recipe: RunningService;
+let myrecipeProducer: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
+let asMyrecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  recipe = await startApp(backing, 'recipe', { POINT: '3' });
-  dapr = viaSidecar(recipe);
+  [recipe, myrecipeProducer] = await Promise.all([startApp(backing, 'recipe', { POINT: '3' }), startSidecarOnly(backing, 'myrecipe')]);
+  dapr = viaSidecar(recipe, backing.mesh.daprApiToken);
+  asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
 });
 
 test.after.always(async () => {
-  await recipe?.stop();
+  await Promise.all([recipe?.stop(), myrecipeProducer?.stop()]);
   await backing?.stop();
 });
 
 async function registered(author = 'alice') {
   const recipeId = randomUUID();
-  await dapr.publish('Registered', { recipeId, memberId: author, title: `Recipe ${recipeId.slice(0, 4)}`, registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
+  await asMyrecipe.publish('Registered', { recipeId, memberId: author, title: `Recipe ${recipeId.slice(0, 4)}`, registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
   await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status === 200, { what: 'recipe in catalogue' });
   return recipeId;
 }
@@ -61,25 +64,26 @@ test('own recipe is 403, unknown recipe is 404, a bad id is 400', async (t) => {
 test('the withdrawal reports the points, is idempotent, hides the recipe, and a cancel brings it back', async (t) => {
   const recipeId = await registered('dave');
   await recommend(recipeId, 'erin');
-  const first = await dapr.invoke('recipe', 'POST', `recipes/${recipeId}/withdrawal`, { member: 'dave' });
-  const again = await dapr.invoke('recipe', 'POST', `recipes/${recipeId}/withdrawal`, { member: 'dave' });
+  const withdraw = (member: string) => dapr.invoke('recipe', 'POST', 'withdrawals', { member, body: { recipeId } });
+  const first = await withdraw('dave');
+  const again = await withdraw('dave');
   t.deepEqual([first.body, again.body], [{ recipeId, pointsRevoked: 3 }, { recipeId, pointsRevoked: 3 }]);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
-  t.is((await dapr.invoke('recipe', 'POST', `recipes/${recipeId}/withdrawal`, { member: 'mallory' })).status, 403);
-  t.is((await dapr.invoke('recipe', 'DELETE', `recipes/${recipeId}/withdrawal`, { member: 'dave' })).status, 204);
+  t.is((await withdraw('mallory')).status, 403);
+  t.is((await dapr.invoke('recipe', 'DELETE', `withdrawals?recipeId=${recipeId}`, { member: 'dave' })).status, 204);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points, 3);
 });
 
 test('when Deleted confirms a withdrawal, then the recipe stays gone; a Registered arriving after it does not revive it', async (t) => {
   const recipeId = randomUUID();
-  await dapr.publish('Deleted', { recipeId, memberId: 'frank', pointsRevoked: 0, deletedAt: new Date().toISOString() }, `Deleted:${recipeId}`);
+  await asMyrecipe.publish('Deleted', { recipeId, memberId: 'frank', pointsRevoked: 0, deletedAt: new Date().toISOString() }, `Deleted:${recipeId}`);
   await eventually(async () => (await dapr.getState('recipe-store', `recipe:${recipeId}`)).status === 200, { what: 'placeholder' });
-  await dapr.publish('Registered', { recipeId, memberId: 'frank', title: 'Late', registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
+  await asMyrecipe.publish('Registered', { recipeId, memberId: 'frank', title: 'Late', registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
   await eventually(async () => (await dapr.getState('recipe-store', `recipe:${recipeId}`)).body?.title === 'Late', { what: 'registered late' });
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
 });
 
 test('when a malformed Registered arrives, then it is dead-lettered', async (t) => {
-  await dapr.publish('Registered', { recipeId: randomUUID(), memberId: 'x' }, 'poison-registered');
+  await asMyrecipe.publish('Registered', { recipeId: randomUUID(), memberId: 'x' }, 'poison-registered');
   t.truthy(await eventually(async () => (await readTopic(backing.redis, 'Registered-deadletter')).find((e) => e.id === 'poison-registered'), { what: 'dead letter' }));
 });

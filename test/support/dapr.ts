@@ -59,11 +59,21 @@ export async function renderResources(label: string, overrides: ComponentOverrid
   return { dir, configFile };
 }
 
+/** What every sidecar of one system shares: its resources, CA and tokens. */
+export interface Mesh {
+  resources: Resources;
+  sentry: { address: string; trustAnchors: string };
+  /** The app sends it to its sidecar; the sidecar refuses calls without it. */
+  daprApiToken: string;
+  /** The sidecar sends it to its app; the app refuses calls without it. */
+  appApiToken: string;
+}
+
 export interface ServiceOptions {
   appId: string;
-  /** Directory under services/ holding the built app. */
-  service: string;
-  resources: Resources;
+  /** Directory under services/ holding the built app; none: a sidecar alone. */
+  service?: string;
+  mesh: Mesh;
   env?: Record<string, string>;
   daprdEnv?: Record<string, string>;
   daprdArgs?: string[];
@@ -89,49 +99,60 @@ export interface RunningService {
 /** An app and its real daprd sidecar, on free ports. */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const { mesh } = options;
   const appEnv = {
     ...process.env,
     PORT: String(appPort),
     HOST: '127.0.0.1',
     DAPR_HTTP_PORT: String(daprHttpPort),
     DAPR_GRPC_PORT: String(daprGrpcPort),
+    DAPR_API_TOKEN: mesh.daprApiToken,
+    APP_API_TOKEN: mesh.appApiToken,
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
     ...options.env,
   };
+  const daprdEnv = {
+    ...process.env,
+    DAPR_API_TOKEN: mesh.daprApiToken,
+    APP_API_TOKEN: mesh.appApiToken,
+    DAPR_TRUST_ANCHORS: mesh.sentry.trustAnchors,
+    NAMESPACE: 'default',
+    ...options.daprdEnv,
+  };
+  const withApp = options.service !== undefined;
   const daprdArgs = [
     '--app-id', options.appId,
-    '--app-port', String(appPort),
+    ...(withApp ? ['--app-port', String(appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz', '--app-health-probe-interval', '1', '--app-health-threshold', '2'] : []),
     '--app-protocol', 'http',
     '--dapr-http-port', String(daprHttpPort),
     '--dapr-grpc-port', String(daprGrpcPort),
     '--dapr-internal-grpc-port', String(internalGrpcPort),
     '--metrics-port', String(metricsPort),
-    '--resources-path', options.resources.dir,
-    '--config', options.resources.configFile,
+    '--resources-path', mesh.resources.dir,
+    '--config', mesh.resources.configFile,
     '--log-level', process.env.TEST_DAPRD_LOG_LEVEL ?? 'info',
-    '--enable-app-health-check',
-    '--app-health-check-path', '/healthz',
-    '--app-health-probe-interval', '1',
-    '--app-health-threshold', '2',
+    '--enable-mtls',
+    '--sentry-address', mesh.sentry.address,
+    '--control-plane-trust-domain', 'localhost',
     '--dapr-graceful-shutdown-seconds', '2',
     ...(options.daprdArgs ?? []),
   ];
 
-  const handle = {} as { app: Spawned; daprd: Spawned };
+  const handle = {} as { app?: Spawned; daprd: Spawned };
   const startApp = async () => {
-    handle.app = await spawnTracked(`${options.appId}-app`, process.execPath, [path.join(ROOT, 'services', options.service, 'dist/main.js')], appEnv, ROOT);
+    if (withApp) handle.app = await spawnTracked(`${options.appId}-app`, process.execPath, [path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
   };
   const startSidecar = async () => {
-    handle.daprd = await spawnTracked(`${options.appId}-daprd`, daprBin(), daprdArgs, { ...process.env, ...options.daprdEnv });
+    handle.daprd = await spawnTracked(`${options.appId}-daprd`, daprBin(), daprdArgs, daprdEnv);
   };
   const appUrl = `http://127.0.0.1:${appPort}`;
   const daprUrl = `http://127.0.0.1:${daprHttpPort}`;
-  const logs = () => `--- ${options.appId} app ---\n${tail(handle.app.logFile)}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
+  const logs = () => `--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
 
   await Promise.all([startApp(), startSidecar()]);
   try {
     await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
-    await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
+    if (withApp) await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${logs()}`);
   }
@@ -143,7 +164,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     appUrl,
     daprUrl,
     get app() {
-      return handle.app;
+      return handle.app!;
     },
     get daprd() {
       return handle.daprd;
@@ -152,15 +173,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await startApp();
       await eventually(() => httpOk(`${appUrl}/healthz`), { what: `${options.appId} app restarted`, timeoutMs: 30_000 });
     },
-    stopApp: (signal = 'SIGTERM') => stopProcess(handle.app, signal),
+    stopApp: async (signal = 'SIGTERM') => handle.app && stopProcess(handle.app, signal),
     startSidecar: async () => {
       await startSidecar();
       await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar restarted`, timeoutMs: 60_000 });
     },
     stopSidecar: (signal = 'SIGTERM') => stopProcess(handle.daprd, signal),
-    signalApp: (signal) => signalProcess(handle.app, signal),
+    signalApp: (signal) => handle.app && signalProcess(handle.app, signal),
     stop: async () => {
-      await Promise.all([stopProcess(handle.app), stopProcess(handle.daprd)]);
+      await Promise.all([handle.app && stopProcess(handle.app), stopProcess(handle.daprd)]);
     },
     logs,
   } as RunningService;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createDatabase, startRedis, type Database, type RedisServer } from './backing.js';
-import { renderResources, startService, type Resources, type RunningService } from './dapr.js';
+import { renderResources, startService, type Mesh, type RunningService } from './dapr.js';
+import { startSentry, type Sentry } from './sentry.js';
 
 export type AppId = 'gateway' | 'myrecipe' | 'recipe' | 'mypage';
 
@@ -9,11 +10,15 @@ export interface BackingOptions {
   redisAppendOnly?: boolean;
 }
 
-/** A throwaway Redis and database, and the project's Dapr resources pointed at them. */
+/**
+ * A throwaway Redis and database, the project's Dapr resources pointed at
+ * them, a private Sentry for mTLS, and fresh API tokens.
+ */
 export interface Backing {
   redis: RedisServer;
   db: Database;
-  resources: Resources;
+  mesh: Mesh;
+  sentry: Sentry;
   signingKey: string;
   stop(): Promise<void>;
 }
@@ -22,20 +27,22 @@ let count = 0;
 
 export async function startBacking(options: BackingOptions = {}): Promise<Backing> {
   const label = `b${++count}`;
-  const [redis, db] = await Promise.all([startRedis({ appendOnly: options.redisAppendOnly }), createDatabase(label)]);
+  const [redis, db, sentry] = await Promise.all([startRedis({ appendOnly: options.redisAppendOnly }), createDatabase(label), startSentry(label)]);
   const redisHost = `${redis.host}:${redis.port}`;
   const resources = await renderResources(label, {
     pubsub: { redisHost },
     'recipe-store': { redisHost },
     'myrecipe-store': { connectionString: db.connectionString },
   });
+  const token = () => randomBytes(24).toString('hex');
   return {
     redis,
     db,
-    resources,
+    sentry,
+    mesh: { resources, sentry, daprApiToken: token(), appApiToken: token() },
     signingKey: randomBytes(32).toString('hex'),
     async stop() {
-      await redis.stop();
+      await Promise.all([redis.stop(), sentry.stop()]);
       await db.drop().catch(() => undefined);
     },
   };
@@ -50,7 +57,15 @@ export function startApp(backing: Backing, appId: AppId, env: Record<string, str
     mypage: { env: { DATABASE_URL: backing.db.url } },
   };
   const { env: appEnv, daprdEnv } = perApp[appId];
-  return startService({ appId, service: appId, resources: backing.resources, env: { ...appEnv, ...env }, daprdEnv });
+  return startService({ appId, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv });
+}
+
+/**
+ * A sidecar without its app, carrying that app's identity: tests publish
+ * events "as" their owner, since topic scopes let only the owner publish.
+ */
+export function startSidecarOnly(backing: Backing, appId: AppId): Promise<RunningService> {
+  return startService({ appId, mesh: backing.mesh });
 }
 
 export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = {}) =>
@@ -93,6 +108,7 @@ export function checkTargets(system: System, point = 1) {
   return {
     myrecipeSidecar: system.services.myrecipe.daprUrl,
     mypageSidecar: system.services.mypage.daprUrl,
+    daprApiToken: system.backing.mesh.daprApiToken,
     myrecipeDatabaseUrl: system.backing.db.url,
     recipeRedis: { host: system.backing.redis.host, port: system.backing.redis.port },
     point,

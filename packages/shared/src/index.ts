@@ -8,3 +8,4 @@ export * from './log.js';
 export * from './outbox.js';
 export * from './trace.js';
 export * from './validation.js';
+export * from './contract.js';

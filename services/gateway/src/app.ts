@@ -1,12 +1,14 @@
 import { createServiceApp, type Logger, type ServiceApp } from '@recipe/shared';
 import type { Authenticator } from './auth.js';
-import { routes, type RouteDeps } from './routes.js';
+import { concurrencyLimit, type RateLimiter } from './limits.js';
+import { REGISTRATION_BUSY, routes, type RouteDeps } from './routes.js';
 
-export interface AppDeps extends Omit<RouteDeps, 'authenticate'> {
+export interface AppDeps extends Omit<RouteDeps, 'authenticate' | 'rateLimit' | 'registrationLimit'> {
   auth: Authenticator;
+  rateLimiter?: RateLimiter;
+  registrationMaxInFlight: number;
   log: Logger;
   bodyLimitBytes: number;
-  appApiToken?: string;
 }
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
@@ -17,7 +19,12 @@ export function createApp(deps: AppDeps): ServiceApp {
     bodyLimitBytes: deps.bodyLimitBytes,
     retryAfterSeconds: deps.retryAfterSeconds,
   });
-  const router = routes({ ...deps, authenticate: deps.auth.middleware });
+  const router = routes({
+    ...deps,
+    authenticate: deps.auth.middleware,
+    rateLimit: deps.rateLimiter?.middleware,
+    registrationLimit: concurrencyLimit(deps.registrationMaxInFlight, 1, REGISTRATION_BUSY),
+  });
   app.use(router.routes()).use(router.allowedMethods());
   return app;
 }

@@ -14,6 +14,12 @@ const schema = baseConfigSchema
     JWT_JWKS_URL: z.string().url().optional(),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
+    /** Registrations in flight per replica before the gateway answers 503 "register again in a moment". */
+    REGISTRATION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(64),
+    /** Per-member limit shared by all replicas through Redis; unset URL: no limit. */
+    RATE_LIMIT_REDIS_URL: z.string().url().optional(),
+    RATE_LIMIT_PER_WINDOW: z.coerce.number().int().min(1).default(300),
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
     RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   });

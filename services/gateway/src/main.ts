@@ -1,6 +1,7 @@
 import { createLogger, createSidecar, serve } from '@recipe/shared';
 import { createApp } from './app.js';
 import { createAuthenticator } from './auth.js';
+import { createRateLimiter } from './limits.js';
 import { readConfig } from './config.js';
 
 const config = readConfig();
@@ -14,13 +15,19 @@ const auth = createAuthenticator({
   log,
 });
 
+const rateLimiter = config.RATE_LIMIT_REDIS_URL
+  ? createRateLimiter({ redisUrl: config.RATE_LIMIT_REDIS_URL, limit: config.RATE_LIMIT_PER_WINDOW, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, log })
+  : undefined;
+
 const app = createApp({
   sidecar,
   auth,
+  rateLimiter,
+  registrationMaxInFlight: config.REGISTRATION_MAX_IN_FLIGHT,
   apps: { myrecipe: config.MYRECIPE_APP_ID, recipe: config.RECIPE_APP_ID, mypage: config.MYPAGE_APP_ID },
   log,
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
 });
-await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: async () => rateLimiter?.close() });
 void auth.ready();

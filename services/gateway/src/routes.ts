@@ -1,6 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import { AppError, DaprError, MEMBER_HEADER, parseInput, recipeIdSchema, type InvokeOptions, type Sidecar } from '@recipe/shared';
-import type { Context, Next } from 'koa';
+import {
+  AppError,
+  DaprError,
+  IDEMPOTENCY_HEADER,
+  MEMBER_HEADER,
+  idempotencyKeySchema,
+  newRecipeSchema,
+  parseInput,
+  recipeIdSchema,
+  type InvokeOptions,
+  type Sidecar,
+} from '@recipe/shared';
+import type { Context, Middleware, Next } from 'koa';
 
 export interface Upstreams {
   myrecipe: string;
@@ -12,14 +24,20 @@ export interface RouteDeps {
   sidecar: Sidecar;
   apps: Upstreams;
   authenticate: (ctx: Context, next: Next) => Promise<void>;
+  /** Per-member rate limit, after authentication. */
+  rateLimit?: Middleware;
+  /** Bulkhead for registrations. */
+  registrationLimit: Middleware;
   retryAfterSeconds: number;
 }
+
+export const REGISTRATION_BUSY = 'registration is busy right now; please register again in a moment';
 
 /**
  * The public API. Every route authenticates, validates what it puts into a
  * path, and calls one service through Dapr with the member id in a header.
  */
-export function routes({ sidecar, apps, authenticate, retryAfterSeconds }: RouteDeps): Router {
+export function routes({ sidecar, apps, authenticate, rateLimit, registrationLimit, retryAfterSeconds }: RouteDeps): Router {
   const router = new Router();
   const recipeIdOf = (ctx: Context) => parseInput(recipeIdSchema, ctx.params.recipeId, 'recipe id');
 
@@ -32,10 +50,22 @@ export function routes({ sidecar, apps, authenticate, retryAfterSeconds }: Route
   }
 
   router.use(authenticate);
+  if (rateLimit) router.use(rateLimit);
 
-  router.post('/myrecipes', async (ctx) => {
-    const key = ctx.get('idempotency-key');
-    ctx.body = await call(ctx, apps.myrecipe, 'myrecipes', { method: 'POST', body: ctx.request.body ?? null, headers: key ? { 'idempotency-key': key } : {} });
+  router.post('/myrecipes', registrationLimit, async (ctx) => {
+    const recipe = parseInput(newRecipeSchema, ctx.request.body);
+    // Without a key of the client's, one per request: a retry by Dapr's
+    // resiliency policy then finds the recipe instead of creating another.
+    const clientKey = ctx.get(IDEMPOTENCY_HEADER);
+    const key = clientKey ? parseInput(idempotencyKeySchema, clientKey, 'Idempotency-Key') : `gateway-${randomUUID()}`;
+    try {
+      ctx.body = await call(ctx, apps.myrecipe, 'myrecipes', { method: 'POST', body: recipe, headers: { [IDEMPOTENCY_HEADER]: key } });
+    } catch (err) {
+      if (err instanceof AppError && err.status === 503 && err.code === 'SERVICE.UNAVAILABLE') {
+        throw new AppError(503, 'SERVICE.OVERLOADED', REGISTRATION_BUSY, { retryAfterSeconds, cause: err });
+      }
+      throw err;
+    }
     ctx.status = 201;
   });
 

@@ -13,9 +13,10 @@ const recipeId = '6f1c1f5e-3b0a-4a57-9d77-2b6f0d9b8f11';
 const sign = (sub: string, { expiresIn = '1h', key = secret } = {}) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
 
-async function gateway(t: { teardown: (fn: () => void) => void }) {
+async function gateway(t: { teardown: (fn: () => void) => void }, registrationMaxInFlight = 64) {
   const fake = fakeSidecar();
   const app = createApp({
+    registrationMaxInFlight,
     sidecar: fake.sidecar,
     auth: createAuthenticator({ key: { secret: async () => secret }, log }),
     apps: { myrecipe: 'myrecipe', recipe: 'recipe', mypage: 'mypage' },
@@ -46,12 +47,59 @@ test('when no token, a malformed one, a wrongly signed or an expired one is sent
   t.deepEqual(fake.invoked, []);
 });
 
-test('when the token is valid, then the member id travels in a header, never from the body', async (t) => {
+const recipe = { title: 'Kkakdugi', ingredients: ['radish'], steps: ['Cube, salt, season, ferment.'] };
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+test('when the token is valid, then the member id travels in a header, and every registration carries an idempotency key', async (t) => {
   const { call, fake } = await gateway(t);
   fake.handle('myrecipe POST myrecipes', () => ({ recipeId }));
-  const res = await call('POST', '/myrecipes', { token: await sign('alice'), headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x', memberId: 'mallory' }) });
-  t.is(res.status, 201);
-  t.is(fake.invoked[0]!.options.headers!['x-member-id'], 'alice');
+  t.is((await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) })).status, 201);
+  t.is((await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe), headers: { 'content-type': 'application/json', 'idempotency-key': 'mine-1' } })).status, 201);
+  const [generated, given] = fake.invoked.map((i) => i.options.headers!);
+  t.is(generated!['x-member-id'], 'alice');
+  t.regex(generated!['idempotency-key']!, /^gateway-[0-9a-f-]{36}$/);
+  t.is(given!['idempotency-key'], 'mine-1');
+});
+
+test('when a registration body is invalid, then 400 at the gateway and myrecipe is not called', async (t) => {
+  const { call, fake } = await gateway(t);
+  const res = await call('POST', '/myrecipes', { token: await sign('alice'), ...json({ ...recipe, memberId: 'mallory' }) });
+  t.is(res.status, 400);
+  t.is(res.body.error.code, 'REQUEST.INVALID');
+  t.deepEqual(fake.invoked, []);
+});
+
+test('when more registrations are in flight than allowed, then the rest get 503 with Retry-After at once, and it recovers', async (t) => {
+  const { call, fake } = await gateway(t, 2);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  fake.handle('myrecipe POST myrecipes', async () => {
+    await gate;
+    return { recipeId };
+  });
+  const token = await sign('alice');
+  const pending = Array.from({ length: 5 }, () => call('POST', '/myrecipes', { token, ...json(recipe) }));
+  await new Promise((r) => setTimeout(r, 200));
+  release();
+  const replies = await Promise.all(pending);
+  t.is(replies.filter((r) => r.status === 201).length, 2);
+  const busy = replies.filter((r) => r.status === 503);
+  t.is(busy.length, 3);
+  t.is(busy[0]!.body.error.code, 'SERVICE.OVERLOADED');
+  t.regex(busy[0]!.body.error.message, /register again in a moment/);
+  t.is(busy[0]!.headers.get('retry-after'), '1');
+  t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201);
+});
+
+test('when the registration circuit is open, then 503 "register again in a moment" with Retry-After', async (t) => {
+  const { call, fake } = await gateway(t);
+  fake.handle('myrecipe POST myrecipes', () => {
+    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'fail to invoke, id: myrecipe, err: circuit breaker is open' }, 'open');
+  });
+  const res = await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) });
+  t.is(res.status, 503);
+  t.is(res.headers.get('retry-after'), '5');
+  t.regex(res.body.error.message, /register again in a moment/);
 });
 
 test('when a path id is not a UUID (traversal, encoded slashes), then 400 (or 404 once the client resolved the dots) and nothing is called', async (t) => {
@@ -67,7 +115,7 @@ test('when a path id is not a UUID (traversal, encoded slashes), then 400 (or 40
 test('when the body is too large or not JSON, then 413 or 415', async (t) => {
   const { call } = await gateway(t);
   const token = await sign('alice');
-  t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x'.repeat(2000) }) })).status, 413);
+  t.is((await call('POST', '/myrecipes', { token, ...json({ ...recipe, title: 'x'.repeat(2000) }) })).status, 413);
   t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'text/plain' }, body: 'hello' })).status, 415);
   t.is((await call('POST', '/myrecipes', { token, headers: { 'content-type': 'application/json' }, body: '{"title":' })).status, 400);
 });

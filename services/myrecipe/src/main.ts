@@ -10,9 +10,9 @@ const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HT
 
 const recommendations: RecommendationService = {
   withdraw: (recipeId, memberId) =>
-    sidecar.invoke(config.RECIPE_APP_ID, `recipes/${recipeId}/withdrawal`, { method: 'POST', headers: { [MEMBER_HEADER]: memberId } }),
+    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId }, headers: { [MEMBER_HEADER]: memberId } }),
   cancelWithdrawal: (recipeId, memberId) =>
-    sidecar.invoke(config.RECIPE_APP_ID, `recipes/${recipeId}/withdrawal`, { method: 'DELETE', headers: { [MEMBER_HEADER]: memberId } }),
+    sidecar.invoke(config.RECIPE_APP_ID, `withdrawals?recipeId=${recipeId}`, { method: 'DELETE', headers: { [MEMBER_HEADER]: memberId } }),
 };
 
 const myRecipes = createMyRecipes({

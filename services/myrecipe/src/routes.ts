@@ -1,8 +1,11 @@
 import Router from '@koa/router';
 import {
+  IDEMPOTENCY_HEADER,
   TOPICS,
+  idempotencyKeySchema,
   memberIdSchema,
   memberOf,
+  newRecipeSchema,
   outboxEnvelopeSchema,
   outboxRelay,
   parseInput,
@@ -12,7 +15,6 @@ import {
   type Logger,
   type Sidecar,
 } from '@recipe/shared';
-import { idempotencyKeySchema, newRecipeSchema } from './domain.js';
 import type { MyRecipes } from './usecases.js';
 
 export interface RouteDeps {
@@ -29,7 +31,7 @@ export function routes({ myRecipes, sidecar, pubsub, log }: RouteDeps): Router {
   router.post('/myrecipes', async (ctx) => {
     const memberId = memberOf(ctx);
     const input = parseInput(newRecipeSchema, ctx.request.body);
-    const keyHeader = ctx.get('idempotency-key');
+    const keyHeader = ctx.get(IDEMPOTENCY_HEADER);
     const key = keyHeader ? parseInput(idempotencyKeySchema, keyHeader, 'Idempotency-Key') : undefined;
     const { recipe, replayed } = await myRecipes.register(memberId, input, key);
     ctx.status = 201;

@@ -1,5 +1,5 @@
-import { AppError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, DaprError, type EventCommitter, type Logger, type Recommended } from '@recipe/shared';
-import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type NewRecipe, type Recipe } from './domain.js';
+import { AppError, DaprError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, type EventCommitter, type Logger, type NewRecipe, type Recommended } from '@recipe/shared';
+import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
 import type { MyRecipeStore } from './store.js';
 
 /** The recommendation service as myrecipe sees it (Dapr service invocation). */
@@ -82,9 +82,15 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
         throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
       }
       const deletedAt = clock().toISOString();
+      let attempt = 0;
       try {
         await retryOnConflict(async () => {
-          const recipe = await loadOwn(memberId, recipeId);
+          const firstAttempt = attempt++ === 0;
+          const recipe = await store.getRecipe(recipeId);
+          // Gone on a later attempt: an earlier attempt committed (its answer
+          // was lost), or a concurrent DELETE by the same owner did. Done.
+          if (!recipe && !firstAttempt) return;
+          if (!recipe || recipe.value.memberId !== memberId) throw recipeNotFound();
           const ledger = await store.getLedger(memberId);
           const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
           await events.commit(

@@ -12,6 +12,7 @@ import {
   type Logger,
   type Sidecar,
 } from '@recipe/shared';
+import { z } from 'zod';
 import type { Catalogue } from './usecases.js';
 
 export interface RouteDeps {
@@ -20,6 +21,8 @@ export interface RouteDeps {
   pubsub: string;
   log: Logger;
 }
+
+const withdrawalSchema = z.strictObject({ recipeId: recipeIdSchema });
 
 export function routes({ catalogue, sidecar, pubsub, log }: RouteDeps): Router {
   const router = new Router();
@@ -35,12 +38,16 @@ export function routes({ catalogue, sidecar, pubsub, log }: RouteDeps): Router {
     ctx.body = result;
   });
 
-  // Only myrecipe may call these two (Dapr access control): the synchronous point deduction.
-  router.post('/recipes/:recipeId/withdrawal', async (ctx) => {
-    ctx.body = await catalogue.withdraw(recipeIdOf(ctx.params.recipeId), memberOf(ctx));
+  // The synchronous point deduction; only myrecipe may call it (Dapr access
+  // control). The recipe id is not in the path so that all withdrawals share
+  // one circuit breaker: Dapr keys breakers by app and method path.
+  router.post('/withdrawals', async (ctx) => {
+    const { recipeId } = parseInput(withdrawalSchema, ctx.request.body);
+    ctx.body = await catalogue.withdraw(recipeId, memberOf(ctx));
   });
-  router.delete('/recipes/:recipeId/withdrawal', async (ctx) => {
-    await catalogue.cancelWithdrawal(recipeIdOf(ctx.params.recipeId), memberOf(ctx));
+  router.delete('/withdrawals', async (ctx) => {
+    const { recipeId } = parseInput(withdrawalSchema, ctx.query, 'query');
+    await catalogue.cancelWithdrawal(recipeId, memberOf(ctx));
     ctx.status = 204;
   });
 

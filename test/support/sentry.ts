@@ -1,0 +1,35 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { daprBin } from './dapr.js';
+import { currentRun, eventually, freePort, spawnTracked, stopProcess } from './processes.js';
+
+/** A private Dapr Sentry (certificate authority) for one test system's mTLS. */
+export interface Sentry {
+  address: string;
+  trustAnchors: string;
+  stop(): Promise<void>;
+}
+
+export async function startSentry(label: string): Promise<Sentry> {
+  const run = await currentRun();
+  const dir = path.join(run.dir, `sentry-${label}`);
+  const credentials = path.join(dir, 'credentials');
+  mkdirSync(credentials, { recursive: true });
+  // Sentry insists on a configuration file; an empty one means the defaults.
+  writeFileSync(path.join(dir, 'config.yaml'), '');
+  const [port, metricsPort, healthPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const proc = await spawnTracked(`sentry-${label}`, daprBin('sentry'), [
+    '--config', path.join(dir, 'config.yaml'),
+    '--issuer-credentials', credentials,
+    '--port', String(port),
+    '--metrics-port', String(metricsPort),
+    '--healthz-port', String(healthPort),
+    '--trust-domain', 'localhost',
+  ], process.env);
+  await eventually(async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.ok, { what: 'sentry healthy', timeoutMs: 30_000 });
+  return {
+    address: `127.0.0.1:${port}`,
+    trustAnchors: readFileSync(path.join(credentials, 'ca.crt'), 'utf8'),
+    stop: () => stopProcess(proc),
+  };
+}
