@@ -1,8 +1,12 @@
 // `npm run check`: checks the invariants of a locally running system (npm start)
 // and prints what disagrees. Exit code 1 when something does.
+import { existsSync, readFileSync } from 'node:fs';
 import { checkInvariants } from './invariants.js';
 
-const env = process.env;
+// The Dapr API token of a local run (npm start) lives in .tmp/local.env.
+const localEnvFile = new URL('../.tmp/local.env', import.meta.url);
+const localEnv = existsSync(localEnvFile) ? Object.fromEntries(readFileSync(localEnvFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s, 2) as [string, string])) : {};
+const env = { ...localEnv, ...process.env };
 const report = await checkInvariants({
   myrecipeSidecar: env.MYRECIPE_SIDECAR ?? 'http://127.0.0.1:3501',
   mypageSidecar: env.MYPAGE_SIDECAR ?? 'http://127.0.0.1:3503',

@@ -51,7 +51,10 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
 /** One app with its real sidecar, wired to the backing services. */
 export function startApp(backing: Backing, appId: AppId, env: Record<string, string> = {}): Promise<RunningService> {
   const perApp: Record<AppId, { env?: Record<string, string>; daprdEnv?: Record<string, string> }> = {
-    gateway: { daprdEnv: { RECIPE_SECRET_JWT_SIGNING_KEY: backing.signingKey } },
+    gateway: {
+      env: { RATE_LIMIT_REDIS_URL: `redis://${backing.redis.host}:${backing.redis.port}` },
+      daprdEnv: { RECIPE_SECRET_JWT_SIGNING_KEY: backing.signingKey },
+    },
     myrecipe: {},
     recipe: {},
     mypage: { env: { DATABASE_URL: backing.db.url } },
