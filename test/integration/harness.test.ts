@@ -22,7 +22,7 @@ test('when a run died midway, then the next run kills what it started and drops 
 
   await new Promise((resolve) => setTimeout(resolve, 200));
   t.throws(() => process.kill(orphan.pid!, 0), undefined, 'the orphaned process is gone');
-  t.false(existsSync(dir));
+  t.true(existsSync(path.join(dir, 'cleaned')), 'marked cleaned (its logs stay a while)');
   const client = new pg.Client({ connectionString: `postgres://postgres@${db.host}:${db.port}/postgres` });
   await client.connect();
   const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db.name]);

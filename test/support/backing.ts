@@ -106,11 +106,11 @@ export interface Database {
 let postgresContainer: Promise<StartedTestContainer> | undefined;
 
 /** A fresh database, dropped at the end (or by the next run, if this one dies). */
-export async function createDatabase(label: string): Promise<Database> {
+export async function createDatabase(label: string, server?: { adminUrl: string }): Promise<Database> {
   const run = await currentRun();
   const name = `rr_${run.id}_${label}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  let adminUrl = localPostgres;
-  if (mode === 'containers') {
+  let adminUrl = server?.adminUrl ?? localPostgres;
+  if (!server && mode === 'containers') {
     postgresContainer ??= new GenericContainer('postgres:15-alpine').withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' }).withExposedPorts(5432).start();
     const c = await postgresContainer;
     adminUrl = `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;

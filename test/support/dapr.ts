@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
+import { startLink, type Link } from './link.js';
 import { currentRun, eventually, freePort, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -77,6 +78,10 @@ export interface ServiceOptions {
   env?: Record<string, string>;
   daprdEnv?: Record<string, string>;
   daprdArgs?: string[];
+  /** Put a faulty link between the sidecar and the app (sidecar -> link -> app). */
+  linkApp?: boolean;
+  /** Put a faulty link between the app and its sidecar (app -> link -> sidecar). */
+  linkSidecar?: boolean;
 }
 
 export interface RunningService {
@@ -92,6 +97,8 @@ export interface RunningService {
   startSidecar(): Promise<void>;
   stopSidecar(signal?: NodeJS.Signals): Promise<void>;
   signalApp(signal: NodeJS.Signals): void;
+  appLink?: Link;
+  sidecarLink?: Link;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -100,11 +107,13 @@ export interface RunningService {
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
   const { mesh } = options;
+  const appLink = options.linkApp ? await startLink(appPort!) : undefined;
+  const sidecarLink = options.linkSidecar ? await startLink(daprHttpPort!) : undefined;
   const appEnv = {
     ...process.env,
     PORT: String(appPort),
     HOST: '127.0.0.1',
-    DAPR_HTTP_PORT: String(daprHttpPort),
+    DAPR_HTTP_PORT: String(sidecarLink?.port ?? daprHttpPort),
     DAPR_GRPC_PORT: String(daprGrpcPort),
     DAPR_API_TOKEN: mesh.daprApiToken,
     APP_API_TOKEN: mesh.appApiToken,
@@ -122,7 +131,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const withApp = options.service !== undefined;
   const daprdArgs = [
     '--app-id', options.appId,
-    ...(withApp ? ['--app-port', String(appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz', '--app-health-probe-interval', '1', '--app-health-threshold', '2'] : []),
+    ...(withApp ? ['--app-port', String(appLink?.port ?? appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz', '--app-health-probe-interval', '1', '--app-health-threshold', '2'] : []),
     '--app-protocol', 'http',
     '--dapr-http-port', String(daprHttpPort),
     '--dapr-grpc-port', String(daprGrpcPort),
@@ -180,8 +189,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     },
     stopSidecar: (signal = 'SIGTERM') => stopProcess(handle.daprd, signal),
     signalApp: (signal) => handle.app && signalProcess(handle.app, signal),
+    appLink,
+    sidecarLink,
     stop: async () => {
       await Promise.all([handle.app && stopProcess(handle.app), stopProcess(handle.daprd)]);
+      await Promise.all([appLink?.close(), sidecarLink?.close()]);
     },
     logs,
   } as RunningService;

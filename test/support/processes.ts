@@ -11,6 +11,7 @@ import path from 'node:path';
  * the dead owner and kills what it started, so nothing piles up.
  */
 export const RUNS_DIR = path.join(os.tmpdir(), 'recommend-recipe-tests');
+const KEEP_LOGS_MS = 3 * 60 * 60 * 1000;
 
 export interface Run {
   id: string;
@@ -58,11 +59,16 @@ async function cleanIfStale(id: string): Promise<number> {
   if (!existsSync(ownerFile) && Date.now() - statSync(dir).mtimeMs < 60_000) return 0;
   const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8').trim() || 0) : 0;
   if (owner && alive(owner)) return 0;
-  const pidsFile = path.join(dir, 'pids');
-  const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
-  pids.forEach((pid) => killGroup(pid));
-  for (const clean of cleaners) await clean(id, dir).catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
+  const cleanedMark = path.join(dir, 'cleaned');
+  if (!existsSync(cleanedMark)) {
+    const pidsFile = path.join(dir, 'pids');
+    const pids = existsSync(pidsFile) ? readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+    pids.forEach((pid) => killGroup(pid));
+    for (const clean of cleaners) await clean(id, dir).catch(() => undefined);
+    writeFileSync(cleanedMark, new Date().toISOString());
+  }
+  // Logs stay a while for whoever is looking into a failure.
+  if (Date.now() - statSync(cleanedMark).mtimeMs > KEEP_LOGS_MS) rmSync(dir, { recursive: true, force: true });
   return 1;
 }
 

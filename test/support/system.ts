@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createDatabase, startRedis, type Database, type RedisServer } from './backing.js';
 import { renderResources, startService, type Mesh, type RunningService } from './dapr.js';
+import { startPostgresServer, type PostgresServer } from './postgres-server.js';
 import { startSentry, type Sentry } from './sentry.js';
 
 export type AppId = 'gateway' | 'myrecipe' | 'recipe' | 'mypage';
 
 export interface BackingOptions {
   redisAppendOnly?: boolean;
+  /** Give the recipe state store a Redis of its own (to fail it alone). */
+  separateRecipeRedis?: boolean;
+  /** Run PostgreSQL as a server of this test's own (to restart it). */
+  ownPostgres?: boolean;
 }
 
 /**
@@ -16,7 +21,10 @@ export interface BackingOptions {
  */
 export interface Backing {
   redis: RedisServer;
+  /** The recipe store's Redis: `redis` unless separateRecipeRedis. */
+  recipeRedis: RedisServer;
   db: Database;
+  postgres?: PostgresServer;
   mesh: Mesh;
   sentry: Sentry;
   signingKey: string;
@@ -27,32 +35,50 @@ let count = 0;
 
 export async function startBacking(options: BackingOptions = {}): Promise<Backing> {
   const label = `b${++count}`;
-  const [redis, db, sentry] = await Promise.all([startRedis({ appendOnly: options.redisAppendOnly }), createDatabase(label), startSentry(label)]);
-  const redisHost = `${redis.host}:${redis.port}`;
+  const postgres = options.ownPostgres ? await startPostgresServer(label) : undefined;
+  const [redis, recipeRedisOwn, db, sentry] = await Promise.all([
+    startRedis({ appendOnly: options.redisAppendOnly }),
+    options.separateRecipeRedis ? startRedis({ appendOnly: options.redisAppendOnly }) : undefined,
+    createDatabase(label, postgres),
+    startSentry(label),
+  ]);
+  const recipeRedis = recipeRedisOwn ?? redis;
   const resources = await renderResources(label, {
-    pubsub: { redisHost },
-    'recipe-store': { redisHost },
+    pubsub: { redisHost: `${redis.host}:${redis.port}` },
+    'outbox-pubsub': { redisHost: `${redis.host}:${redis.port}` },
+    'recipe-store': { redisHost: `${recipeRedis.host}:${recipeRedis.port}` },
     'myrecipe-store': { connectionString: db.connectionString },
   });
   const token = () => randomBytes(24).toString('hex');
   return {
     redis,
+    recipeRedis,
     db,
+    postgres,
     sentry,
     mesh: { resources, sentry, daprApiToken: token(), appApiToken: token() },
     signingKey: randomBytes(32).toString('hex'),
     async stop() {
-      await Promise.all([redis.stop(), sentry.stop()]);
+      await Promise.all([redis.stop(), recipeRedisOwn?.stop(), sentry.stop()]);
       await db.drop().catch(() => undefined);
+      await postgres?.stop();
     },
   };
 }
 
+export interface AppOptions {
+  env?: Record<string, string>;
+  linkApp?: boolean;
+  linkSidecar?: boolean;
+  daprdArgs?: string[];
+}
+
 /** One app with its real sidecar, wired to the backing services. */
-export function startApp(backing: Backing, appId: AppId, env: Record<string, string> = {}): Promise<RunningService> {
+export function startApp(backing: Backing, appId: AppId, env: Record<string, string> = {}, options: Omit<AppOptions, 'env'> = {}): Promise<RunningService> {
   const perApp: Record<AppId, { env?: Record<string, string>; daprdEnv?: Record<string, string> }> = {
     gateway: {
-      env: { RATE_LIMIT_REDIS_URL: `redis://${backing.redis.host}:${backing.redis.port}` },
+      // A limit tests do not hit unless they lower it.
+      env: { RATE_LIMIT_REDIS_URL: `redis://${backing.redis.host}:${backing.redis.port}`, RATE_LIMIT_PER_WINDOW: '1000000' },
       daprdEnv: { RECIPE_SECRET_JWT_SIGNING_KEY: backing.signingKey },
     },
     myrecipe: {},
@@ -60,7 +86,7 @@ export function startApp(backing: Backing, appId: AppId, env: Record<string, str
     mypage: { env: { DATABASE_URL: backing.db.url } },
   };
   const { env: appEnv, daprdEnv } = perApp[appId];
-  return startService({ appId, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv });
+  return startService({ appId, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv, ...options });
 }
 
 /**
@@ -77,6 +103,8 @@ export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = 
 export interface SystemOptions extends BackingOptions {
   /** Extra environment per app (e.g. POINT for recipe). */
   env?: Partial<Record<AppId, Record<string, string>>>;
+  /** Per-app harness options (faulty links, extra daprd flags). */
+  apps?: Partial<Record<AppId, Omit<AppOptions, 'env'>>>;
 }
 
 export interface System {
@@ -91,7 +119,7 @@ export interface System {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const backing = await startBacking(options);
   const [myrecipe, recipe, mypage, gateway] = await Promise.all(
-    (['myrecipe', 'recipe', 'mypage', 'gateway'] as const).map((appId) => startApp(backing, appId, options.env?.[appId])),
+    (['myrecipe', 'recipe', 'mypage', 'gateway'] as const).map((appId) => startApp(backing, appId, options.env?.[appId], options.apps?.[appId])),
   );
   const services = { gateway: gateway!, myrecipe: myrecipe!, recipe: recipe!, mypage: mypage! };
   return {
@@ -113,7 +141,7 @@ export function checkTargets(system: System, point = 1) {
     mypageSidecar: system.services.mypage.daprUrl,
     daprApiToken: system.backing.mesh.daprApiToken,
     myrecipeDatabaseUrl: system.backing.db.url,
-    recipeRedis: { host: system.backing.redis.host, port: system.backing.redis.port },
+    recipeRedis: { host: system.backing.recipeRedis.host, port: system.backing.recipeRedis.port },
     point,
   };
 }

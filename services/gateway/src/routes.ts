@@ -102,8 +102,9 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
 
 /**
  * A service's own 4xx answer is passed on as it is (same code and message).
- * Anything else (a 5xx, an unreachable or failing sidecar, an open circuit)
- * becomes a 503 with Retry-After: the client should come back, not give up.
+ * A call that timed out may or may not have been applied: 504, retry it (with
+ * the same Idempotency-Key) to find out. Anything else (a 5xx, an unreachable
+ * or failing sidecar, an open circuit) is a 503 with Retry-After.
  */
 export function relayError(err: unknown, retryAfterSeconds: number): AppError {
   if (!(err instanceof DaprError)) return err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error', { cause: err });
@@ -111,6 +112,9 @@ export function relayError(err: unknown, retryAfterSeconds: number): AppError {
   if (err.kind === 'app' && body?.code && body.message && err.status !== undefined) {
     if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
     if (err.status === 503) return new AppError(503, body.code, body.message, { retryAfterSeconds, cause: err });
+  }
+  if (err.kind === 'timeout' || /deadline exceeded/i.test(JSON.stringify(err.body ?? ''))) {
+    return new AppError(504, 'SERVICE.TIMEOUT', 'the service did not answer in time; the request may have been applied: retry it to find out', { retryAfterSeconds, cause: err });
   }
   return new AppError(503, 'SERVICE.UNAVAILABLE', 'the service is busy or unavailable, please retry shortly', { retryAfterSeconds, cause: err });
 }

@@ -1,4 +1,4 @@
-import { AppError, DaprError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, type EventCommitter, type Logger, type NewRecipe, type Recommended } from '@recipe/shared';
+import { AppError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, type EventCommitter, type Logger, type NewRecipe, type Recommended } from '@recipe/shared';
 import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
 import type { MyRecipeStore } from './store.js';
 
@@ -48,10 +48,12 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
       try {
         await events.commit([store.ops.insertRecipe(recipe)], store.keys.recipe(recipe.recipeId), event);
       } catch (err) {
-        // Two concurrent retries of one POST: the loser answers with the winner's recipe.
-        const winner = idempotencyKey && err instanceof DaprError && err.isConflict ? await earlierResult(recipe) : undefined;
+        // Two concurrent retries of one POST: the loser answers with the
+        // winner's recipe. A failure may also have committed with only its
+        // answer lost: then the recipe is there, and this is a success.
+        const winner = await earlierResult(recipe).catch(() => undefined);
         if (!winner) throw err;
-        return { recipe: recipeView(winner, undefined), replayed: true };
+        return { recipe: recipeView(winner, undefined), replayed: winner.registeredAt !== recipe.registeredAt };
       }
       return { recipe: recipeView(recipe, undefined), replayed: false };
     },
@@ -75,10 +77,17 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
      */
     async remove(memberId: string, recipeId: string) {
       await loadOwn(memberId, recipeId);
+      const releaseHold = () =>
+        recommendations.cancelWithdrawal(recipeId, memberId).catch((cancelErr) => {
+          log.warn({ err: cancelErr, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
+        });
       let pointsRevoked: number;
       try {
         ({ pointsRevoked } = await recommendations.withdraw(recipeId, memberId));
       } catch (err) {
+        // The withdrawal may have been applied with its answer lost: release
+        // the hold if we can (it lapses by itself otherwise).
+        await releaseHold();
         throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
       }
       const deletedAt = clock().toISOString();
@@ -104,9 +113,7 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
         // The commit may have succeeded with only its answer lost.
         const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => false);
         if (committed) return { recipeId, pointsRevoked };
-        await recommendations.cancelWithdrawal(recipeId, memberId).catch((cancelErr) => {
-          log.warn({ err: cancelErr, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
-        });
+        await releaseHold();
         throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);
       }
       return { recipeId, pointsRevoked };

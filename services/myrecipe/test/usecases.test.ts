@@ -81,8 +81,8 @@ test('deleting takes the points back synchronously, lowers the balance and emits
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId));
 });
 
-test('when the recommendation service cannot confirm, the delete is a 503 and nothing changes', async (t) => {
-  const { fake, myRecipes, setWithdrawal } = setup();
+test('when the recommendation service cannot confirm, the delete is a 503, nothing changes, and a possible hold is released', async (t) => {
+  const { fake, myRecipes, setWithdrawal, cancels } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
   setWithdrawal(async () => {
     throw new DaprError('dapr', 500, undefined, 'circuit breaker is open');
@@ -91,6 +91,7 @@ test('when the recommendation service cannot confirm, the delete is a 503 and no
   t.like(err as AppError, { status: 503, retryAfterSeconds: 7 });
   t.truthy(await myRecipes.get('alice', created.recipeId));
   t.is(fake.outbox.length, 1, 'only Registered');
+  t.deepEqual(cancels, [created.recipeId]);
 });
 
 test('when the delete cannot be committed after the withdrawal, the hold is released and the recipe kept', async (t) => {

@@ -1,4 +1,4 @@
-import { AppError, notFound, recommendedEvent, retryOnConflict, type Deleted, type EventCommitter, type Registered } from '@recipe/shared';
+import { AppError, DaprError, notFound, recommendedEvent, retryOnConflict, type Deleted, type EventCommitter, type Registered } from '@recipe/shared';
 import * as rules from './domain.js';
 import type { CatalogueStore } from './store.js';
 
@@ -42,7 +42,15 @@ export function createCatalogue({ store, events, clock, rules: config }: Catalog
           case 'duplicate':
             return { ...rules.publicView(outcome.recipe), alreadyRecommended: true };
           case 'recommended':
-            await events.commit([store.put(outcome.recipe, item!.etag)], store.key(recipeId), recommendedEvent(outcome.event));
+            try {
+              await events.commit([store.put(outcome.recipe, item!.etag)], store.key(recipeId), recommendedEvent(outcome.event));
+            } catch (err) {
+              // A failure may have committed with only its answer lost.
+              if (err instanceof DaprError && err.isConflict) throw err;
+              const stored = await store.get(recipeId).catch(() => undefined);
+              if (!stored?.value.recommenders.includes(recommenderId)) throw err;
+              return { ...rules.publicView(stored.value), alreadyRecommended: false };
+            }
             return { ...rules.publicView(outcome.recipe), alreadyRecommended: false };
         }
       }),
