@@ -200,6 +200,10 @@ test('kustomize renders the base and every overlay, and every overlay builds on 
     const namespaces = new Set(r.docs.filter((d) => d.kind !== 'Namespace').map((d) => d.metadata.namespace));
     t.is(namespaces.size, 1, `${r.name}: everything in one namespace (${[...namespaces].join(', ')})`);
     t.false(namespaces.has(undefined), `${r.name}: every namespaced object has its namespace set`);
+    if (r.name !== 'base') {
+      const kustomization = readYaml(`${r.dir}/kustomization.yaml`)[0];
+      t.true((kustomization.resources ?? []).some((p: string) => path.resolve(rel(r.dir), p) === rel('k8s/base')), `${r.name}: builds on k8s/base`);
+    }
   }
 });
 
