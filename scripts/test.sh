@@ -15,5 +15,7 @@ echo "== type-checking the tests"
 npx tsc -p tsconfig.tests.json
 echo "== unit tests"
 npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
+echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-file agreement"
+npx ava 'test/config/**/*.test.ts'
 echo "== integration and end-to-end tests (real sidecars)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'

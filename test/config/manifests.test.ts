@@ -320,33 +320,11 @@ test('every Dapr object in k8s/ matches the Dapr 1.18.3 CRD schemas', (t) => {
   }
 });
 
-/**
- * Schema errors in the local files that daprd in standalone mode accepts but
- * the Kubernetes API server would refuse. They are reported (t.log), not
- * fatal; any other error is. Drop an entry once its file is fixed.
- */
-const KNOWN_LOCAL_SCHEMA_DEVIATIONS: Record<string, string[]> = {
-  // The CRD requires all three with mtls (the control plane's "daprsystem" Configuration has them).
-  'dapr/config.yaml: Configuration/recommend-recipe': [
-    "/spec/mtls must have required property 'controlPlaneTrustDomain'",
-    "/spec/mtls must have required property 'sentryAddress'",
-  ],
-};
-
 test('the local Dapr resources (components/, dapr/config.yaml) match the Dapr 1.18.3 CRD schemas', (t) => {
   const docs = localDaprDocs();
   t.true(docs.length >= 5);
   for (const { file, doc } of docs) {
-    const where = `${file}: ${describe(doc)}`;
-    const known = KNOWN_LOCAL_SCHEMA_DEVIATIONS[where] ?? [];
-    const errors = daprSchemaErrors(doc);
-    const tolerated = errors.filter((e) => known.some((k) => e.startsWith(k)));
-    for (const e of tolerated) t.log(`known deviation, fine for daprd standalone but refused by Kubernetes: ${where} ${e}`);
-    t.deepEqual(
-      errors.filter((e) => !tolerated.includes(e)),
-      [],
-      where,
-    );
+    t.deepEqual(daprSchemaErrors(doc), [], `${file}: ${describe(doc)}`);
   }
 });
 

@@ -72,23 +72,26 @@ async function cleanIfStale(id: string): Promise<number> {
   return 1;
 }
 
-let current: Run | undefined;
+let current: Promise<Run> | undefined;
 const children = new Set<ChildProcess>();
 
 /** This process's run: created on first use, after cleaning up after dead runs. */
-export async function currentRun(): Promise<Run> {
-  if (current) return current;
+export function currentRun(): Promise<Run> {
+  current ??= createRun();
+  return current;
+}
+
+async function createRun(): Promise<Run> {
   await cleanStaleRuns();
   const id = `r${Date.now().toString(36)}${process.pid.toString(36)}`;
   const dir = path.join(RUNS_DIR, id);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'owner.pid.tmp'), String(process.pid));
   renameSync(path.join(dir, 'owner.pid.tmp'), path.join(dir, 'owner.pid'));
-  current = { id, dir };
   process.once('exit', () => {
     for (const child of children) if (child.pid) killGroup(child.pid);
   });
-  return current;
+  return { id, dir };
 }
 
 export interface Spawned {

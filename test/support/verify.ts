@@ -84,7 +84,12 @@ export async function brokerLeftovers(system: System): Promise<string[]> {
           continue;
         }
         const groups = (await client.xInfoGroups(stream)) as { name: string; pending: number }[];
-        for (const group of groups) if (group.pending > 0) problems.push(`${group.pending} message(s) pending in ${stream} for ${group.name}`);
+        for (const group of groups) {
+          if (group.pending === 0) continue;
+          const detail = await client.xPendingRange(stream, group.name, '-', '+', 5);
+          const sample = detail.map((d) => `${d.id} idle ${Math.round(d.millisecondsSinceLastDelivery / 1000)} s, delivered ${d.deliveriesCounter}x`).join('; ');
+          problems.push(`${group.pending} message(s) pending in ${stream} for ${group.name} (${sample})`);
+        }
       }
     }
   } finally {

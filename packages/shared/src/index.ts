@@ -9,3 +9,4 @@ export * from './outbox.js';
 export * from './trace.js';
 export * from './validation.js';
 export * from './contract.js';
+export * from './lock.js';

@@ -44,3 +44,20 @@ test('retryOnConflict repeats lost races and gives up on other errors at once', 
   );
   t.is(failures, 1);
 });
+
+test('the keyed lock runs sections of one key one at a time, and of different keys side by side', async (t) => {
+  const { createKeyedLock } = await import('../src/index.js');
+  const withLock = createKeyedLock();
+  const events: string[] = [];
+  const section = (name: string, ms: number) => async () => {
+    events.push(`${name} start`);
+    await new Promise((r) => setTimeout(r, ms));
+    events.push(`${name} end`);
+    if (name === 'a1') throw new Error('a1 fails');
+    return name;
+  };
+  const results = await Promise.allSettled([withLock('a', section('a1', 30)), withLock('a', section('a2', 10)), withLock('b', section('b1', 5))]);
+  t.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'fulfilled']);
+  t.true(events.indexOf('a1 end') < events.indexOf('a2 start'), 'a2 waited for a1, even though a1 failed');
+  t.true(events.indexOf('b1 end') < events.indexOf('a1 end'), 'b did not wait for a');
+});

@@ -1,4 +1,16 @@
-import { AppError, deletedEvent, notFound, registeredEvent, retryOnConflict, unavailable, type EventCommitter, type Logger, type NewRecipe, type Recommended } from '@recipe/shared';
+import {
+  AppError,
+  createKeyedLock,
+  deletedEvent,
+  notFound,
+  registeredEvent,
+  retryOnConflict,
+  unavailable,
+  type EventCommitter,
+  type Logger,
+  type NewRecipe,
+  type Recommended,
+} from '@recipe/shared';
 import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
 import type { MyRecipeStore } from './store.js';
 
@@ -22,6 +34,9 @@ export interface MyRecipesDeps {
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
 
 export function createMyRecipes({ store, events, recommendations, clock, retryAfterSeconds, log }: MyRecipesDeps) {
+  // Writers of one recipe, or of one member's ledger, take turns (see createKeyedLock).
+  const withLock = createKeyedLock();
+
   async function loadOwn(memberId: string, recipeId: string) {
     const found = await store.getRecipe(recipeId);
     // Someone else's recipe is "not found" too: existence is not leaked.
@@ -39,23 +54,91 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
     return existing.value;
   }
 
+  async function register(recipe: Recipe, idempotencyKey: string | undefined) {
+    const earlier = idempotencyKey ? await earlierResult(recipe) : undefined;
+    if (earlier) return { recipe: recipeView(earlier, undefined), replayed: true };
+    const event = registeredEvent({ recipeId: recipe.recipeId, memberId: recipe.memberId, title: recipe.title, registeredAt: recipe.registeredAt });
+    try {
+      await events.commit([store.ops.insertRecipe(recipe)], store.keys.recipe(recipe.recipeId), event);
+    } catch (err) {
+      // A failure may have committed with only its answer lost (or another
+      // replica won the race): then the recipe is there, and this is a success.
+      const winner = await earlierResult(recipe).catch(() => undefined);
+      if (!winner) throw err;
+      return { recipe: recipeView(winner, undefined), replayed: winner.registeredAt !== recipe.registeredAt };
+    }
+    return { recipe: recipeView(recipe, undefined), replayed: false };
+  }
+
+  /**
+   * Deletes a recipe and takes its points back, in three steps, each safe to
+   * stop after:
+   * 1. recipe service holds the points (withdraw). If it cannot confirm, we
+   *    release a hold it may have taken and answer 503: nothing changed.
+   * 2. one transaction removes the recipe and its ledger entry and queues
+   *    Deleted in the outbox. If it fails, the hold is released (and would
+   *    lapse by itself anyway): again nothing changed. A retried DELETE
+   *    withdraws again, which deducts once: the hold is idempotent.
+   * 3. Deleted reaches the recipe service (outbox, at least once), which turns
+   *    the hold into a final withdrawal, and mypage.
+   */
+  async function remove(memberId: string, recipeId: string) {
+    await loadOwn(memberId, recipeId);
+    const releaseHold = () =>
+      recommendations.cancelWithdrawal(recipeId, memberId).catch((err) => {
+        log.warn({ err, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
+      });
+    let pointsRevoked: number;
+    try {
+      ({ pointsRevoked } = await recommendations.withdraw(recipeId, memberId));
+    } catch (err) {
+      await releaseHold();
+      throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
+    }
+    const deletedAt = clock().toISOString();
+    let attempt = 0;
+    try {
+      await retryOnConflict(async () => {
+        const firstAttempt = attempt++ === 0;
+        const recipe = await store.getRecipe(recipeId);
+        // Gone on a later attempt: an earlier attempt committed (its answer
+        // was lost), or a concurrent DELETE by the same owner did. Done.
+        if (!recipe && !firstAttempt) return;
+        if (!recipe || recipe.value.memberId !== memberId) throw recipeNotFound();
+        const ledger = await store.getLedger(memberId);
+        const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
+        await events.commit(
+          [store.ops.deleteRecipe(recipeId, recipe.etag), store.ops.putLedger(next, ledger?.etag)],
+          store.keys.ledger(memberId),
+          deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
+        );
+      });
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      // The commit may have succeeded with only its answer lost.
+      const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => false);
+      if (committed) return { recipeId, pointsRevoked };
+      await releaseHold();
+      throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);
+    }
+    return { recipeId, pointsRevoked };
+  }
+
+  /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
+  async function creditRecommendation(event: Recommended) {
+    await retryOnConflict(async () => {
+      const recipe = await store.getRecipe(event.recipeId);
+      if (!recipe || recipe.value.memberId !== event.authorId) return;
+      const ledger = await store.getLedger(event.authorId);
+      const next = applyRecommendation(ledger?.value ?? emptyLedger(event.authorId), event.recipeId, event.recipePoints);
+      if (next) await store.saveLedger(next, ledger?.etag);
+    });
+  }
+
   return {
-    async register(memberId: string, input: NewRecipe, idempotencyKey?: string) {
+    register(memberId: string, input: NewRecipe, idempotencyKey?: string) {
       const recipe = newRecipe(memberId, input, idempotencyKey, clock());
-      const earlier = idempotencyKey ? await earlierResult(recipe) : undefined;
-      if (earlier) return { recipe: recipeView(earlier, undefined), replayed: true };
-      const event = registeredEvent({ recipeId: recipe.recipeId, memberId, title: recipe.title, registeredAt: recipe.registeredAt });
-      try {
-        await events.commit([store.ops.insertRecipe(recipe)], store.keys.recipe(recipe.recipeId), event);
-      } catch (err) {
-        // Two concurrent retries of one POST: the loser answers with the
-        // winner's recipe. A failure may also have committed with only its
-        // answer lost: then the recipe is there, and this is a success.
-        const winner = await earlierResult(recipe).catch(() => undefined);
-        if (!winner) throw err;
-        return { recipe: recipeView(winner, undefined), replayed: winner.registeredAt !== recipe.registeredAt };
-      }
-      return { recipe: recipeView(recipe, undefined), replayed: false };
+      return withLock(`recipe:${recipe.recipeId}`, () => register(recipe, idempotencyKey));
     },
 
     async get(memberId: string, recipeId: string) {
@@ -63,72 +146,9 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
       return recipeView(recipe.value, ledger?.value);
     },
 
-    /**
-     * Deletes a recipe and takes its points back, in three steps, each safe to
-     * stop after:
-     * 1. recipe service holds the points (withdraw). If it cannot confirm, we
-     *    answer 503 and nothing has changed anywhere.
-     * 2. one transaction removes the recipe and its ledger entry and queues
-     *    Deleted in the outbox. If it fails, the hold is released (and would
-     *    lapse by itself anyway): again nothing changed. A retried DELETE
-     *    withdraws again, which deducts once: the hold is idempotent.
-     * 3. Deleted reaches the recipe service (outbox, at least once), which turns
-     *    the hold into a final withdrawal, and mypage.
-     */
-    async remove(memberId: string, recipeId: string) {
-      await loadOwn(memberId, recipeId);
-      const releaseHold = () =>
-        recommendations.cancelWithdrawal(recipeId, memberId).catch((cancelErr) => {
-          log.warn({ err: cancelErr, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
-        });
-      let pointsRevoked: number;
-      try {
-        ({ pointsRevoked } = await recommendations.withdraw(recipeId, memberId));
-      } catch (err) {
-        // The withdrawal may have been applied with its answer lost: release
-        // the hold if we can (it lapses by itself otherwise).
-        await releaseHold();
-        throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
-      }
-      const deletedAt = clock().toISOString();
-      let attempt = 0;
-      try {
-        await retryOnConflict(async () => {
-          const firstAttempt = attempt++ === 0;
-          const recipe = await store.getRecipe(recipeId);
-          // Gone on a later attempt: an earlier attempt committed (its answer
-          // was lost), or a concurrent DELETE by the same owner did. Done.
-          if (!recipe && !firstAttempt) return;
-          if (!recipe || recipe.value.memberId !== memberId) throw recipeNotFound();
-          const ledger = await store.getLedger(memberId);
-          const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
-          await events.commit(
-            [store.ops.deleteRecipe(recipeId, recipe.etag), store.ops.putLedger(next, ledger?.etag)],
-            store.keys.ledger(memberId),
-            deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
-          );
-        });
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        // The commit may have succeeded with only its answer lost.
-        const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => false);
-        if (committed) return { recipeId, pointsRevoked };
-        await releaseHold();
-        throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);
-      }
-      return { recipeId, pointsRevoked };
-    },
+    remove: (memberId: string, recipeId: string) => withLock(`member:${memberId}`, () => remove(memberId, recipeId)),
 
-    /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
-    async onRecommended(event: Recommended) {
-      await retryOnConflict(async () => {
-        const recipe = await store.getRecipe(event.recipeId);
-        if (!recipe || recipe.value.memberId !== event.authorId) return;
-        const ledger = await store.getLedger(event.authorId);
-        const next = applyRecommendation(ledger?.value ?? emptyLedger(event.authorId), event.recipeId, event.recipePoints);
-        if (next) await store.saveLedger(next, ledger?.etag);
-      });
-    },
+    onRecommended: (event: Recommended) => withLock(`member:${event.authorId}`, () => creditRecommendation(event)),
 
     async balance(memberId: string) {
       const ledger = (await store.getLedger(memberId))?.value ?? emptyLedger(memberId);

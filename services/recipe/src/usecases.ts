@@ -1,4 +1,4 @@
-import { AppError, DaprError, notFound, recommendedEvent, retryOnConflict, type Deleted, type EventCommitter, type Registered } from '@recipe/shared';
+import { AppError, DaprError, createKeyedLock, notFound, recommendedEvent, retryOnConflict, type Deleted, type EventCommitter, type Registered } from '@recipe/shared';
 import * as rules from './domain.js';
 import type { CatalogueStore } from './store.js';
 
@@ -12,16 +12,19 @@ export interface CatalogueDeps {
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
 
 export function createCatalogue({ store, events, clock, rules: config }: CatalogueDeps) {
+  // Every write of a recipe runs under its key's lock (see createKeyedLock).
+  const withLock = createKeyedLock();
+
   /** Applies a change to a recipe (or to a placeholder when it is unknown), retrying lost races. */
   const update = (recipeId: string, authorId: string, change: (r: rules.CatalogueRecipe) => rules.CatalogueRecipe | undefined) =>
-    retryOnConflict(async () => {
+    withLock(recipeId, () => retryOnConflict(async () => {
       const item = await store.get(recipeId);
       const current = item?.value ?? rules.placeholder(recipeId, authorId);
       if (current.authorId !== authorId) throw new AppError(403, 'RECIPE.NOT_AUTHOR', 'the recipe belongs to another member');
       const next = change(current);
       if (next) await store.save(next, item?.etag);
       return next ?? current;
-    });
+    }));
 
   return {
     async get(recipeId: string) {
@@ -31,7 +34,7 @@ export function createCatalogue({ store, events, clock, rules: config }: Catalog
     },
 
     recommend: (recipeId: string, recommenderId: string) =>
-      retryOnConflict(async () => {
+      withLock(recipeId, () => retryOnConflict(async () => {
         const item = await store.get(recipeId);
         const outcome = rules.recommend(item?.value, recommenderId, clock(), config);
         switch (outcome.kind) {
@@ -53,7 +56,7 @@ export function createCatalogue({ store, events, clock, rules: config }: Catalog
             }
             return { ...rules.publicView(outcome.recipe), alreadyRecommended: false };
         }
-      }),
+      })),
 
     /** The synchronous half of a delete: hold the points and say how many (idempotent). */
     async withdraw(recipeId: string, memberId: string) {
