@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 
 const [member, hours = '12'] = process.argv.slice(2);
-if (!member || !/^[A-Za-z0-9._@:-]{1,128}$/.test(member)) {
+if (!member || !/^(?=.*[A-Za-z0-9])[A-Za-z0-9._@:-]{1,128}$/.test(member)) {
   console.error('usage: npm run token -- <member-id> [hours]   (member id: 1-128 of A-Z a-z 0-9 . _ @ : -)');
   process.exit(2);
 }

@@ -25,3 +25,9 @@ export type NewRecipe = z.infer<typeof newRecipeSchema>;
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'Idempotency-Key must be 1-128 visible ASCII characters');
+
+/** GET /recipes paging: the gateway checks it and passes on only these two. */
+export const catalogueQuerySchema = z.strictObject({
+  page: z.coerce.number().int().min(1).max(10_000).default(1),
+  size: z.coerce.number().int().min(1).max(100).default(20),
+});

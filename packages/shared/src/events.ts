@@ -15,8 +15,14 @@ export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
 export const deadLetterTopic = (topic: string) => `${topic}-deadletter`;
 
-/** A member id is the JWT subject; bounded and free of characters that break state keys ('||') and URLs. */
-export const memberIdSchema = z.string().regex(/^[A-Za-z0-9._@:-]{1,128}$/, 'member id must be 1-128 of A-Z a-z 0-9 . _ @ : -');
+/**
+ * A member id is the JWT subject: bounded, free of characters that break
+ * state keys ('||') and URLs, and with a letter or digit (so never "." or "..",
+ * which a URL path would resolve away).
+ */
+export const memberIdSchema = z
+  .string()
+  .regex(/^(?=.*[A-Za-z0-9])[A-Za-z0-9._@:-]{1,128}$/, 'member id must be 1-128 of A-Z a-z 0-9 . _ @ : -, with a letter or digit');
 export const recipeIdSchema = z.uuid({ message: 'recipe id must be a UUID' });
 const timestamp = z.iso.datetime({ offset: true });
 const points = z.number().int().min(0);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { AppError, errorMiddleware } from './errors.js';
 import type { Logger } from './log.js';
@@ -16,6 +17,8 @@ const JSON_TYPES = ['application/json', 'application/cloudevents+json'];
 
 export interface ServiceAppOptions {
   log: Logger;
+  /** The service's own routes, mounted last. */
+  router: Router;
   /** Checked by /readyz; a failing check names what is not ready. */
   readiness: Record<string, () => Promise<boolean>>;
   /** When set, every call but health must carry it in `dapr-api-token` (sent by the sidecar). */
@@ -48,6 +51,10 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use(accessLog(options.log));
   app.use(errorMiddleware(options.log, options.retryAfterSeconds, options.isDependencyError));
   app.use(async (ctx, next) => {
+    if (!ctx.get('host')) throw new AppError(400, 'REQUEST.MALFORMED', 'the Host header is missing');
+    await next();
+  });
+  app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
       return;
@@ -62,6 +69,10 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   });
   if (options.appApiToken) app.use(requireAppToken(options.appApiToken));
   app.use(jsonBody(options.bodyLimitBytes ?? 64 * 1024));
+  const methodNotAllowed = () => new AppError(405, 'ROUTE.METHOD_NOT_ALLOWED', 'this method is not allowed here');
+  app.use(options.router.routes());
+  // A method the router does not know is a client mistake too: 405, not 501.
+  app.use(options.router.allowedMethods({ throw: true, methodNotAllowed, notImplemented: methodNotAllowed }));
   return app;
 }
 
@@ -109,18 +120,55 @@ export function jsonBody(limitBytes: number) {
       if (!JSON_TYPES.includes(ctx.request.type)) {
         throw new AppError(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
       }
-      try {
-        ctx.request.body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid JSON');
-      }
+      ctx.request.body = parseJson(Buffer.concat(chunks));
     }
     await next();
   };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** A lone surrogate: \p{Cs} only matches halves that are not part of a pair under the u flag. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Strict UTF-8, valid JSON, and no string (key or value) that is not well-formed Unicode. */
+function parseJson(bytes: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new TypeError('ill-formed');
+      return value;
+    });
+  } catch (err) {
+    const message = err instanceof TypeError ? 'the body holds text that is not well-formed Unicode' : 'the body is not valid JSON';
+    throw new AppError(400, 'REQUEST.MALFORMED', message);
+  }
+}
+
 function tooLarge(limitBytes: number) {
   return new AppError(413, 'REQUEST.TOO_LARGE', `the request body is larger than ${limitBytes} bytes`);
+}
+
+/** Requests Node's HTTP parser refuses never reach Koa: answer them in JSON too. */
+function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: 'REQUEST.HEADERS_TOO_LARGE', message: 'the request line and headers are too large' }
+      : { code: 'REQUEST.MALFORMED', message: 'the request is not valid HTTP' },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export interface ServeOptions {
@@ -134,8 +182,11 @@ export interface ServeOptions {
 
 /** Listens, and on SIGTERM/SIGINT drains in-flight requests before exiting. */
 export async function serve(app: ServiceApp, options: ServeOptions): Promise<http.Server> {
-  const server = http.createServer(app.callback());
+  // Node answers a request without Host with a bare 400 unless told not to;
+  // the app then refuses it itself, in JSON (see createServiceApp).
+  const server = http.createServer({ requireHostHeader: false }, app.callback());
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerUnparsable);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());

@@ -13,18 +13,16 @@ export interface AppDeps extends Omit<RouteDeps, 'authenticate' | 'rateLimit' | 
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
-  const app = createServiceApp({
+  return createServiceApp({
     log: deps.log,
+    router: routes({
+      ...deps,
+      authenticate: deps.auth.middleware,
+      rateLimit: deps.rateLimiter?.middleware,
+      registrationLimit: concurrencyLimit(deps.registrationMaxInFlight, 1, REGISTRATION_BUSY),
+    }),
     readiness: { sidecar: () => deps.sidecar.isHealthy(), authentication: deps.auth.ready },
     bodyLimitBytes: deps.bodyLimitBytes,
     retryAfterSeconds: deps.retryAfterSeconds,
   });
-  const router = routes({
-    ...deps,
-    authenticate: deps.auth.middleware,
-    rateLimit: deps.rateLimiter?.middleware,
-    registrationLimit: concurrencyLimit(deps.registrationMaxInFlight, 1, REGISTRATION_BUSY),
-  });
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
 }

@@ -5,6 +5,7 @@ import {
   DaprError,
   IDEMPOTENCY_HEADER,
   MEMBER_HEADER,
+  catalogueQuerySchema,
   idempotencyKeySchema,
   newRecipeSchema,
   parseInput,
@@ -79,8 +80,8 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
 
   // The listing is a query, served by the read model (CQRS); one recipe comes from its owner.
   router.get('/recipes', async (ctx) => {
-    const query = new URLSearchParams(ctx.querystring).toString();
-    ctx.body = await call(ctx, apps.mypage, query ? `catalogue?${query}` : 'catalogue');
+    const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
+    ctx.body = await call(ctx, apps.mypage, `catalogue?page=${page}&size=${size}`);
   });
 
   router.get('/recipes/:recipeId', async (ctx) => {

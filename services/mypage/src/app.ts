@@ -14,14 +14,12 @@ function isDatabaseError(err: unknown): boolean {
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
-  const app = createServiceApp({
+  return createServiceApp({
     log: deps.log,
+    router: routes(deps),
     readiness: { sidecar: () => deps.sidecar.isHealthy(), database: () => deps.readModel.ping() },
     appApiToken: deps.appApiToken,
     retryAfterSeconds: deps.retryAfterSeconds,
     isDependencyError: isDatabaseError,
   });
-  const router = routes(deps);
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
 }

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import type { RecipeRow } from './store.js';
 
-export const catalogueQuerySchema = z.strictObject({
-  page: z.coerce.number().int().min(1).max(10_000).default(1),
-  size: z.coerce.number().int().min(1).max(100).default(20),
-});
-
 const recipeSummary = (row: RecipeRow) => ({
   recipeId: row.recipe_id,
   title: row.title,

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { deletedSchema, memberIdSchema, parseInput, recommendedSchema, registeredSchema, topicHandler, type Logger } from '@recipe/shared';
-import { auditQuerySchema, auditRow, catalogueItem, catalogueQuerySchema, memberPageView } from './domain.js';
+import { catalogueQuerySchema, deletedSchema, memberIdSchema, parseInput, recommendedSchema, registeredSchema, topicHandler, type Logger } from '@recipe/shared';
+import { auditQuerySchema, auditRow, catalogueItem, memberPageView } from './domain.js';
 import type { ReadModel } from './store.js';
 
 export interface RouteDeps {

@@ -8,13 +8,11 @@ export interface AppDeps extends RouteDeps {
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
-  const app = createServiceApp({
+  return createServiceApp({
     log: deps.log,
+    router: routes(deps),
     readiness: { sidecar: () => deps.sidecar.isHealthy() },
     appApiToken: deps.appApiToken,
     retryAfterSeconds: deps.retryAfterSeconds,
   });
-  const router = routes(deps);
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
 }
