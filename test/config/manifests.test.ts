@@ -914,10 +914,11 @@ const CALLS: [string, App, string, string, boolean][] = [
   ['gateway', 'mypage', 'GET', `mypages/${MEMBER}`, true],
   // myrecipe's synchronous point deduction (services/myrecipe/src/main.ts)
   ['myrecipe', 'recipe', 'POST', 'withdrawals', true],
-  ['myrecipe', 'recipe', 'DELETE', 'withdrawals', true],
+  ['myrecipe', 'recipe', 'POST', 'withdrawal-cancellations', true],
   // Only myrecipe takes points back.
   ['gateway', 'recipe', 'POST', 'withdrawals', false],
-  ['gateway', 'recipe', 'DELETE', 'withdrawals', false],
+  ['gateway', 'recipe', 'POST', 'withdrawal-cancellations', false],
+  ['myrecipe', 'recipe', 'DELETE', 'withdrawals', false],
   ['mypage', 'recipe', 'POST', 'withdrawals', false],
   ['recipe', 'recipe', 'POST', 'withdrawals', false],
   ['intruder', 'recipe', 'POST', 'withdrawals', false],

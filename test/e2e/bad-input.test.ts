@@ -1032,7 +1032,7 @@ test.serial('when odd HTTP methods or internal paths are used, then a JSON 404 o
     ['POST', '/recipes'], ['DELETE', '/recipes'], ['DELETE', `/recipes/${id}`], ['POST', '/mypages/me'], ['DELETE', '/mypages/me'],
   ];
   const INTERNAL = (member: string): string[] => [
-    '/withdrawals', `/withdrawals?recipeId=${recipes.r1}`, `/members/${member}/balance`, '/audit/recipes', '/catalogue', `/mypages/${member}`, '/events/recommended', '/events/registered', '/events/deleted', '/events/outbox',
+    '/withdrawals', '/withdrawal-cancellations', `/members/${member}/balance`, '/audit/recipes', '/catalogue', `/mypages/${member}`, '/events/recommended', '/events/registered', '/events/deleted', '/events/outbox',
     '/dapr/subscribe', '/dapr/config', '/v1.0/invoke/myrecipe/method/myrecipes', '/v1.0/state/myrecipe-store', '/v1.0/publish/pubsub/Recommended', '/', '/MYRECIPES/..', '//myrecipes', '/mypages/me/..', '/mypages/%2e%2e',
   ];
   const recommended = json(JSON.stringify({ specversion: '1.0', id: `Recommended:${recipes.r2}:x`, type: 'Recommended', source: 'recipe', data: { recipeId: recipes.r2, authorId: seeded.alice.id, recommenderId: 'x', points: 1000, recipePoints: 1000, recommendedAt: new Date().toISOString() } }));

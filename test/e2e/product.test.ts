@@ -187,7 +187,7 @@ test('authentication: missing, malformed, foreign and expired tokens are 401', a
 test('the withdrawal is not reachable through the gateway', async (t) => {
   const alice = await member('alice');
   const id = await registered(alice);
-  for (const [method, path] of [['POST', '/withdrawals'], ['DELETE', `/withdrawals?recipeId=${id}`], ['POST', `/recipes/${id}/withdrawal`], ['GET', '/members/x/balance'], ['GET', '/audit/recipes']] as const) {
+  for (const [method, path] of [['POST', '/withdrawals'], ['POST', '/withdrawal-cancellations'], ['POST', `/recipes/${id}/withdrawal`], ['GET', '/members/x/balance'], ['GET', '/audit/recipes']] as const) {
     const res = await call(system.gatewayUrl, method, path, { token: await system.token('alice') });
     t.true(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
   }

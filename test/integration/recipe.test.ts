@@ -70,7 +70,7 @@ test('the withdrawal reports the points, is idempotent, hides the recipe, and a 
   t.deepEqual([first.body, again.body], [{ recipeId, pointsRevoked: 3 }, { recipeId, pointsRevoked: 3 }]);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
   t.is((await withdraw('mallory')).status, 403);
-  t.is((await dapr.invoke('recipe', 'DELETE', `withdrawals?recipeId=${recipeId}`, { member: 'dave' })).status, 204);
+  t.is((await dapr.invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'dave', body: { recipeId } })).status, 204);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points, 3);
 });
 

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 export type LinkAction =
   | { kind: 'pass' }
   | { kind: 'drop' }
+  /** Answer this status without passing the request on. */
+  | { kind: 'respond'; status: number }
   | { kind: 'lose-reply' }
   | { kind: 'delay-reply'; ms: number };
 
@@ -32,6 +34,12 @@ export async function startLink(targetPort: number): Promise<Link> {
     const action = rule ? await rule({ method: req.method ?? 'GET', url: req.url ?? '/' }) : { kind: 'pass' as const };
     if (action.kind === 'drop') {
       req.socket.destroy();
+      return;
+    }
+    if (action.kind === 'respond') {
+      req.resume();
+      res.writeHead(action.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'TEST.INJECTED', message: 'failure injected by the test link' } }));
       return;
     }
     const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, async (reply) => {

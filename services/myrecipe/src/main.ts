@@ -12,7 +12,7 @@ const recommendations: RecommendationService = {
   withdraw: (recipeId, memberId) =>
     sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId }, headers: { [MEMBER_HEADER]: memberId } }),
   cancelWithdrawal: (recipeId, memberId) =>
-    sidecar.invoke(config.RECIPE_APP_ID, `withdrawals?recipeId=${recipeId}`, { method: 'DELETE', headers: { [MEMBER_HEADER]: memberId } }),
+    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawal-cancellations', { method: 'POST', body: { recipeId }, headers: { [MEMBER_HEADER]: memberId } }),
 };
 
 const myRecipes = createMyRecipes({

@@ -38,15 +38,17 @@ export function routes({ catalogue, sidecar, pubsub, log }: RouteDeps): Router {
     ctx.body = result;
   });
 
-  // The synchronous point deduction; only myrecipe may call it (Dapr access
-  // control). The recipe id is not in the path so that all withdrawals share
-  // one circuit breaker: Dapr keys breakers by app and method path.
+  // The synchronous point deduction; only myrecipe may call these (Dapr
+  // access control). The recipe id is in the body, not the path, because Dapr
+  // keys circuit breakers by app and method path: all withdrawals share one,
+  // and cancellations have their own (a cancellation that succeeds must not
+  // reset the count of failing withdrawals).
   router.post('/withdrawals', async (ctx) => {
     const { recipeId } = parseInput(withdrawalSchema, ctx.request.body);
     ctx.body = await catalogue.withdraw(recipeId, memberOf(ctx));
   });
-  router.delete('/withdrawals', async (ctx) => {
-    const { recipeId } = parseInput(withdrawalSchema, ctx.query, 'query');
+  router.post('/withdrawal-cancellations', async (ctx) => {
+    const { recipeId } = parseInput(withdrawalSchema, ctx.request.body);
     await catalogue.cancelWithdrawal(recipeId, memberOf(ctx));
     ctx.status = 204;
   });
