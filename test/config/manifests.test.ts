@@ -365,7 +365,7 @@ const COMPONENT_FIELDS: Record<string, string[]> = {
 };
 const RUNTIME_FIELDS: Record<string, string[]> = {
   pubsub: ['consumerID', 'publishingScopes', 'subscriptionScopes', 'allowedTopics', 'protectedTopics'],
-  state: ['keyPrefix', 'actorStateStore', 'outboxPublishPubsub', 'outboxPublishTopic', 'outboxPubsub', 'outboxDiscardWhenMissingState'],
+  state: ['keyPrefix', 'actorStateStore'],
   secretstores: [],
 };
 
@@ -492,20 +492,17 @@ test('components, topics, subscriptions and resiliency agree between k8s/ and co
       if (kind === 'state') {
         t.is(component.spec.type, mirror.spec.type, `${r.name}: ${name} same store type`);
         t.is(component.spec.version, mirror.spec.version, `${r.name}: ${name} same version`);
-        for (const field of ['tablePrefix', 'keyPrefix', 'outboxPublishPubsub', 'outboxPublishTopic', 'outboxPubsub', 'outboxDiscardWhenMissingState']) {
+        for (const field of ['tablePrefix', 'keyPrefix']) {
           t.is(metadataValue(component, field), metadataValue(mirror, field), `${r.name}: ${name} ${field}`);
         }
       }
       if (kind === 'pubsub') {
-        // Dapr's internal outbox topics carry the namespace: "default" locally.
-        const localised = (scopes: Map<string, Set<string>>) =>
-          new Map([...scopes].map(([app, topics]) => [app, [...topics].map((topic) => topic.replace(/^default(?=(myrecipe|recipe|mypage|gateway))/, ns)).sort()]));
         const sorted = (scopes: Map<string, Set<string>>) => new Map([...scopes].map(([app, topics]) => [app, [...topics].sort()]));
         for (const field of TOPIC_SCOPE_FIELDS) {
           t.deepEqual(
             Object.fromEntries(sorted(parseTopicScopes(metadataValue(component, field)))),
-            Object.fromEntries(localised(parseTopicScopes(metadataValue(mirror, field)))),
-            `${r.name}: ${name} ${field} as components/ (namespace ${ns})`,
+            Object.fromEntries(sorted(parseTopicScopes(metadataValue(mirror, field)))),
+            `${r.name}: ${name} ${field} as components/`,
           );
         }
       }
@@ -563,31 +560,22 @@ function checkWiring(t: ExecutionContext, where: string, docs: J[], ns: string) 
     }
   }
 
+  // Each store's owner runs the app's own outbox (packages/shared/src/outbox.ts):
+  // it publishes intents to <app>-outbox and relays them from its subscription.
   for (const store of components.filter((c) => c.spec.type.startsWith('state.'))) {
-    const topic = metadataValue(store, 'outboxPublishTopic');
-    if (!topic) continue;
-    const pubsub = componentNamed(metadataValue(store, 'outboxPublishPubsub'));
-    t.truthy(pubsub, `${where}: ${describe(store)} publishes its outbox to an existing pub/sub`);
+    t.deepEqual(store.spec.metadata.filter((m: J) => m.name.startsWith('outbox')), [], `${where}: ${describe(store)} leaves Dapr's built-in outbox off`);
+    const pubsub = componentNamed('pubsub');
     if (!pubsub) continue;
-    // Dapr's own topic for the outbox messages (pkg/runtime/pubsub/outbox.go), on
-    // outboxPubsub when set, else on the publishing pub/sub.
-    const internalPubsub = componentNamed(metadataValue(store, 'outboxPubsub') ?? metadataValue(store, 'outboxPublishPubsub'));
-    t.truthy(internalPubsub, `${where}: ${describe(store)}'s internal outbox pub/sub exists`);
-    if (!internalPubsub) continue;
     const scopesOf = (component: J) => [
       ['publish', parseTopicScopes(metadataValue(component, 'publishingScopes'))],
       ['subscribe to', parseTopicScopes(metadataValue(component, 'subscriptionScopes'))],
     ] as const;
     for (const app of store.scopes ?? []) {
+      const topic = `${app}-outbox`;
       t.true(scopedTo(pubsub, app), `${where}: ${app} (owner of ${store.metadata.name}) may use ${pubsub.metadata.name}`);
-      t.true(scopedTo(internalPubsub, app), `${where}: ${app} (owner of ${store.metadata.name}) may use ${internalPubsub.metadata.name}`);
-      const relay = byKind(docs, 'Subscription').find((s) => s.spec.topic === topic && s.spec.pubsubname === pubsub.metadata.name && (s.scopes ?? []).includes(app));
+      const relay = byKind(docs, 'Subscription').find((sub) => sub.spec.topic === topic && sub.spec.pubsubname === 'pubsub' && (sub.scopes ?? []).includes(app));
       t.truthy(relay, `${where}: ${app} subscribes to its outbox topic ${topic}`);
-      const internal = `${ns}${app}${topic}outbox`;
       for (const [label, scopes] of scopesOf(pubsub)) if (scopes.size > 0) t.true(scopes.get(app)?.has(topic) ?? false, `${where}: ${app} may ${label} ${topic}`);
-      for (const [label, scopes] of scopesOf(internalPubsub)) {
-        if (scopes.size > 0) t.true(scopes.get(app)?.has(internal) ?? false, `${where}: ${app} may ${label} Dapr's internal outbox topic ${internal} on ${internalPubsub.metadata.name}`);
-      }
     }
   }
 

@@ -45,7 +45,6 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
   const recipeRedis = recipeRedisOwn ?? redis;
   const resources = await renderResources(label, {
     pubsub: { redisHost: `${redis.host}:${redis.port}` },
-    'outbox-pubsub': { redisHost: `${redis.host}:${redis.port}` },
     'recipe-store': { redisHost: `${recipeRedis.host}:${recipeRedis.port}` },
     'myrecipe-store': { connectionString: db.connectionString },
   });

@@ -4,6 +4,11 @@ import { AppError } from './errors.js';
 import type { Logger } from './log.js';
 import { parseTraceparent, runWithTrace } from './trace.js';
 
+/** Thrown by a handler that expects to succeed on a later delivery (logged quietly). */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+}
+
 /** A delivered event, after its envelope and `data` passed validation. */
 export interface Delivery<T> {
   id: string;
@@ -44,7 +49,8 @@ export function topicHandler<T>(schema: z.ZodType<T>, handle: (event: Delivery<T
         ctx.body = { status: 'SUCCESS' };
       } catch (err) {
         const permanent = err instanceof AppError && err.status < 500;
-        log[permanent ? 'warn' : 'error']({ err, eventId: id, topic }, permanent ? 'event rejected, dropped' : 'event failed, will retry');
+        if (err instanceof RetryLater) log.debug({ eventId: id, topic, reason: err.message }, 'event to retry later');
+        else log[permanent ? 'warn' : 'error']({ err, eventId: id, topic }, permanent ? 'event rejected, dropped' : 'event failed, will retry');
         ctx.body = { status: permanent ? 'DROP' : 'RETRY' };
       }
     };

@@ -4,7 +4,7 @@ import { DaprError, type InvokeOptions, type Sidecar, type StateOperation, type 
  * An in-memory stand-in for a sidecar, for unit tests of domain code only
  * (integration tests run the real daprd). It keeps Dapr's state semantics
  * that the code relies on: ETag checks, first-write inserts, all-or-nothing
- * transactions, and outbox projections (recorded, not stored).
+ * transactions. Outbox records written (keys outbox:*) are also listed.
  */
 export function fakeSidecar() {
   const state = new Map<string, { value: unknown; etag: string }>();
@@ -13,7 +13,7 @@ export function fakeSidecar() {
   const invoked: { appId: string; method: string; options: InvokeOptions }[] = [];
   let etags = 0;
   const handlers = new Map<string, (options: InvokeOptions) => unknown>();
-  const failures = { transaction: undefined as Error | undefined, publish: undefined as Error | undefined };
+  const failures = { transaction: undefined as Error | undefined, publishTo: new Set<string>() };
 
   const conflict = (key: string) => new DaprError('dapr', 409, { errorCode: 'ERR_STATE_ETAG_MISMATCH' }, `etag mismatch on ${key}`);
   const id = (store: string, key: string) => `${store}/${key}`;
@@ -32,7 +32,7 @@ export function fakeSidecar() {
       return handler(options) as T;
     },
     async publish(_pubsub, topic, data, options = {}) {
-      if (failures.publish) throw failures.publish;
+      if (failures.publishTo.has(topic)) throw new DaprError('unreachable', undefined, undefined, `publish to ${topic} failed`);
       published.push({ topic, data: clone(data), id: options.id });
     },
     async getState<T>(store: string, key: string) {
@@ -49,14 +49,12 @@ export function fakeSidecar() {
     },
     async transaction(store: string, operations: StateOperation[]) {
       if (failures.transaction) throw failures.transaction;
-      const projections = operations.filter((op) => op.operation === 'upsert' && op.metadata?.['outbox.projection'] === 'true');
-      const writes = operations.filter((op) => !projections.includes(op));
-      for (const op of writes) check(store, op.key, op);
-      for (const op of writes) {
+      for (const op of operations) check(store, op.key, op);
+      for (const op of operations) {
         if (op.operation === 'delete') state.delete(id(store, op.key));
         else state.set(id(store, op.key), { value: clone(op.value), etag: String(++etags) });
+        if (op.operation === 'upsert' && op.key.startsWith('outbox:')) outbox.push(clone(op.value));
       }
-      for (const op of projections) if (op.operation === 'upsert') outbox.push(clone(op.value));
     },
     async getSecret() {
       return 'secret';

@@ -2,6 +2,8 @@ import { baseConfigSchema, booleanFlag, loadConfig } from '@recipe/shared';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
+  /** This app's Dapr app id (names its outbox topic). */
+  APP_ID: z.string().min(1).default('myrecipe'),
   PORT: baseConfigSchema.shape.PORT.default(8081),
   STATE_STORE: z.string().min(1).default('myrecipe-store'),
   RECIPE_APP_ID: z.string().min(1).default('recipe'),

@@ -1,4 +1,4 @@
-import { MEMBER_HEADER, createEventCommitter, createLogger, createSidecar, serve } from '@recipe/shared';
+import { MEMBER_HEADER, TOPICS, createLogger, createOutbox, createSidecar, serve } from '@recipe/shared';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
 import { createStore } from './store.js';
@@ -7,6 +7,7 @@ import { createMyRecipes, type RecommendationService } from './usecases.js';
 const config = readConfig();
 const log = createLogger('myrecipe', config.LOG_LEVEL);
 const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
+const outbox = createOutbox({ sidecar, store: config.STATE_STORE, pubsub: config.PUBSUB_NAME, appId: config.APP_ID, topics: [TOPICS.registered, TOPICS.deleted], log, directPublish: config.OUTBOX_DIRECT_PUBLISH });
 
 const recommendations: RecommendationService = {
   withdraw: (recipeId, memberId) =>
@@ -17,12 +18,12 @@ const recommendations: RecommendationService = {
 
 const myRecipes = createMyRecipes({
   store: createStore(sidecar, config.STATE_STORE),
-  events: createEventCommitter({ sidecar, store: config.STATE_STORE, pubsub: config.PUBSUB_NAME, log, directPublish: config.OUTBOX_DIRECT_PUBLISH }),
+  events: outbox,
   recommendations,
   clock: () => new Date(),
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   log,
 });
 
-const app = createApp({ myRecipes, sidecar, pubsub: config.PUBSUB_NAME, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
+const app = createApp({ myRecipes, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
 await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });

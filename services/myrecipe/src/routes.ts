@@ -1,30 +1,27 @@
 import Router from '@koa/router';
 import {
   IDEMPOTENCY_HEADER,
-  TOPICS,
   idempotencyKeySchema,
   memberIdSchema,
   memberOf,
   newRecipeSchema,
-  outboxEnvelopeSchema,
-  outboxRelay,
+  outboxIntentSchema,
   parseInput,
   recipeIdSchema,
   recommendedSchema,
   topicHandler,
   type Logger,
-  type Sidecar,
+  type Outbox,
 } from '@recipe/shared';
 import type { MyRecipes } from './usecases.js';
 
 export interface RouteDeps {
   myRecipes: MyRecipes;
-  sidecar: Sidecar;
-  pubsub: string;
+  outbox: Pick<Outbox, 'relay'>;
   log: Logger;
 }
 
-export function routes({ myRecipes, sidecar, pubsub, log }: RouteDeps): Router {
+export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
   const router = new Router();
   const recipeIdOf = (value: string | undefined) => parseInput(recipeIdSchema, value, 'recipe id');
 
@@ -52,6 +49,6 @@ export function routes({ myRecipes, sidecar, pubsub, log }: RouteDeps): Router {
   });
 
   router.post('/events/recommended', topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log));
-  router.post('/events/outbox', topicHandler(outboxEnvelopeSchema, outboxRelay(sidecar, pubsub, [TOPICS.registered, TOPICS.deleted]), log));
+  router.post('/events/outbox', topicHandler(outboxIntentSchema, outbox.relay, log));
   return router;
 }

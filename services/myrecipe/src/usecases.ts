@@ -6,7 +6,7 @@ import {
   registeredEvent,
   retryOnConflict,
   unavailable,
-  type EventCommitter,
+  type Outbox,
   type Logger,
   type NewRecipe,
   type Recommended,
@@ -24,7 +24,7 @@ export interface RecommendationService {
 
 export interface MyRecipesDeps {
   store: MyRecipeStore;
-  events: EventCommitter;
+  events: Pick<Outbox, 'commit'>;
   recommendations: RecommendationService;
   clock: () => Date;
   retryAfterSeconds: number;
@@ -59,7 +59,7 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
     if (earlier) return { recipe: recipeView(earlier, undefined), replayed: true };
     const event = registeredEvent({ recipeId: recipe.recipeId, memberId: recipe.memberId, title: recipe.title, registeredAt: recipe.registeredAt });
     try {
-      await events.commit([store.ops.insertRecipe(recipe)], store.keys.recipe(recipe.recipeId), event);
+      await events.commit([store.ops.insertRecipe(recipe)], event);
     } catch (err) {
       // A failure may have committed with only its answer lost (or another
       // replica won the race): then the recipe is there, and this is a success.
@@ -109,7 +109,6 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
         const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
         await events.commit(
           [store.ops.deleteRecipe(recipeId, recipe.etag), store.ops.putLedger(next, ledger?.etag)],
-          store.keys.ledger(memberId),
           deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
         );
       });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AppError, DaprError, createEventCommitter, createLogger } from '@recipe/shared';
+import { AppError, DaprError, TOPICS, createLogger, createOutbox } from '@recipe/shared';
 import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createStore } from '../src/store.js';
 import { createMyRecipes } from '../src/usecases.js';
@@ -14,7 +14,7 @@ function setup() {
   let withdrawal: () => Promise<{ pointsRevoked: number }> = async () => ({ pointsRevoked: 0 });
   const myRecipes = createMyRecipes({
     store: createStore(fake.sidecar, 'store'),
-    events: createEventCommitter({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', log, directPublish: true }),
+    events: createOutbox({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', appId: 'myrecipe', topics: [TOPICS.registered, TOPICS.deleted], log, directPublish: true }),
     recommendations: {
       withdraw: async (recipeId) => {
         withdrawals.push(recipeId);
@@ -35,14 +35,23 @@ test('registering stores the recipe and emits Registered through the outbox and 
   t.false(replayed);
   t.like(created, { ...recipe, memberId: 'alice', points: 0 });
   t.deepEqual(fake.outbox, [{ topic: 'Registered', id: `Registered:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' } }]);
-  t.deepEqual(fake.published.map((p) => p.id), [`Registered:${created.recipeId}`]);
+  t.deepEqual(fake.published.map((p) => p.topic), ['myrecipe-outbox', 'Registered'], 'the intent before the commit, the event after');
+  t.is(fake.published[1]!.id, `Registered:${created.recipeId}`);
 });
 
-test('when the direct publish fails, registering still succeeds (the outbox delivers)', async (t) => {
+test('when only the direct publish fails, registering still succeeds (the outbox relay delivers)', async (t) => {
   const { fake, myRecipes } = setup();
-  fake.failures.publish = new Error('broker down');
+  fake.failures.publishTo.add('Registered');
   await myRecipes.register('alice', recipe);
   t.is(fake.outbox.length, 1);
+});
+
+test('when the outbox intent cannot be published, nothing is stored and the registration fails', async (t) => {
+  const { fake, myRecipes } = setup();
+  fake.failures.publishTo.add('myrecipe-outbox');
+  await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k1'));
+  t.is(fake.outbox.length, 0);
+  t.is([...fake.state.keys()].filter((k) => k.includes('recipe:')).length, 0);
 });
 
 test('a POST retried with the same Idempotency-Key returns the first recipe and stores nothing new', async (t) => {

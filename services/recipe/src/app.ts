@@ -1,7 +1,8 @@
-import { createServiceApp, type ServiceApp } from '@recipe/shared';
+import { createServiceApp, type ServiceApp, type Sidecar } from '@recipe/shared';
 import { routes, type RouteDeps } from './routes.js';
 
 export interface AppDeps extends RouteDeps {
+  sidecar: Sidecar;
   appApiToken?: string;
   retryAfterSeconds: number;
 }

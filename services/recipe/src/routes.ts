@@ -1,30 +1,27 @@
 import Router from '@koa/router';
 import {
-  TOPICS,
   deletedSchema,
   memberOf,
-  outboxEnvelopeSchema,
-  outboxRelay,
+  outboxIntentSchema,
   parseInput,
   recipeIdSchema,
   registeredSchema,
   topicHandler,
   type Logger,
-  type Sidecar,
+  type Outbox,
 } from '@recipe/shared';
 import { z } from 'zod';
 import type { Catalogue } from './usecases.js';
 
 export interface RouteDeps {
   catalogue: Catalogue;
-  sidecar: Sidecar;
-  pubsub: string;
+  outbox: Pick<Outbox, 'relay'>;
   log: Logger;
 }
 
 const withdrawalSchema = z.strictObject({ recipeId: recipeIdSchema });
 
-export function routes({ catalogue, sidecar, pubsub, log }: RouteDeps): Router {
+export function routes({ catalogue, outbox, log }: RouteDeps): Router {
   const router = new Router();
   const recipeIdOf = (value: string | undefined) => parseInput(recipeIdSchema, value, 'recipe id');
 
@@ -55,6 +52,6 @@ export function routes({ catalogue, sidecar, pubsub, log }: RouteDeps): Router {
 
   router.post('/events/registered', topicHandler(registeredSchema, (e) => catalogue.onRegistered(e.data), log));
   router.post('/events/deleted', topicHandler(deletedSchema, (e) => catalogue.onDeleted(e.data), log));
-  router.post('/events/outbox', topicHandler(outboxEnvelopeSchema, outboxRelay(sidecar, pubsub, [TOPICS.recommended]), log));
+  router.post('/events/outbox', topicHandler(outboxIntentSchema, outbox.relay, log));
   return router;
 }

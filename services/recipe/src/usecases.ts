@@ -1,10 +1,10 @@
-import { AppError, DaprError, createKeyedLock, notFound, recommendedEvent, retryOnConflict, type Deleted, type EventCommitter, type Registered } from '@recipe/shared';
+import { AppError, DaprError, createKeyedLock, notFound, recommendedEvent, retryOnConflict, type Deleted, type Outbox, type Registered } from '@recipe/shared';
 import * as rules from './domain.js';
 import type { CatalogueStore } from './store.js';
 
 export interface CatalogueDeps {
   store: CatalogueStore;
-  events: EventCommitter;
+  events: Pick<Outbox, 'commit'>;
   clock: () => Date;
   rules: rules.Rules;
 }
@@ -46,7 +46,7 @@ export function createCatalogue({ store, events, clock, rules: config }: Catalog
             return { ...rules.publicView(outcome.recipe), alreadyRecommended: true };
           case 'recommended':
             try {
-              await events.commit([store.put(outcome.recipe, item!.etag)], store.key(recipeId), recommendedEvent(outcome.event));
+              await events.commit([store.put(outcome.recipe, item!.etag)], recommendedEvent(outcome.event));
             } catch (err) {
               // A failure may have committed with only its answer lost.
               if (err instanceof DaprError && err.isConflict) throw err;

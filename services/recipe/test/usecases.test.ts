@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AppError, createEventCommitter, createLogger } from '@recipe/shared';
+import { AppError, TOPICS, createLogger, createOutbox } from '@recipe/shared';
 import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createStore } from '../src/store.js';
 import { createCatalogue } from '../src/usecases.js';
@@ -13,7 +13,7 @@ function setup() {
   let now = new Date('2026-01-01T00:00:00Z');
   const catalogue = createCatalogue({
     store: createStore(fake.sidecar, 'store'),
-    events: createEventCommitter({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', log, directPublish: false }),
+    events: createOutbox({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', appId: 'recipe', topics: [TOPICS.recommended], log, directPublish: false }),
     clock: () => now,
     rules: { pointValue: 1, holdMs: 30_000 },
   });
