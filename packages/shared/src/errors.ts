@@ -41,6 +41,9 @@ export const badRequest = (message: string, details?: unknown) => new AppError(4
 export const notFound = (code: string, message: string) => new AppError(404, code, message);
 export const unavailable = (message: string, retryAfterSeconds: number, cause?: unknown) =>
   new AppError(503, 'SERVICE.UNAVAILABLE', message, { retryAfterSeconds, cause });
+/** A write failed and could not be checked afterwards: it may or may not have happened. */
+export const outcomeUnknown = (retryAfterSeconds: number, cause?: unknown) =>
+  new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the change may or may not have been applied: retry the same request to find out', { retryAfterSeconds, cause });
 
 /** Statuses Koa's body parser and router raise, mapped to stable codes. */
 const HTTP_ERROR_CODES: Record<number, string> = {

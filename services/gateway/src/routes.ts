@@ -112,7 +112,7 @@ export function relayError(err: unknown, retryAfterSeconds: number): AppError {
   const body = (err.body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
   if (err.kind === 'app' && body?.code && body.message && err.status !== undefined) {
     if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
-    if (err.status === 503) return new AppError(503, body.code, body.message, { retryAfterSeconds, cause: err });
+    if (err.status === 503 || err.status === 504) return new AppError(err.status, body.code, body.message, { retryAfterSeconds, cause: err });
   }
   if (err.kind === 'timeout' || /deadline exceeded/i.test(JSON.stringify(err.body ?? ''))) {
     return new AppError(504, 'SERVICE.TIMEOUT', 'the service did not answer in time; the request may have been applied: retry it to find out', { retryAfterSeconds, cause: err });

@@ -3,6 +3,7 @@ import {
   createKeyedLock,
   deletedEvent,
   notFound,
+  outcomeUnknown,
   registeredEvent,
   retryOnConflict,
   unavailable,
@@ -63,7 +64,9 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
     } catch (err) {
       // A failure may have committed with only its answer lost (or another
       // replica won the race): then the recipe is there, and this is a success.
-      const winner = await earlierResult(recipe).catch(() => undefined);
+      const winner = await earlierResult(recipe).catch((checkErr) => {
+        throw checkErr instanceof AppError ? checkErr : outcomeUnknown(retryAfterSeconds, err);
+      });
       if (!winner) throw err;
       return { recipe: recipeView(winner, undefined), replayed: winner.registeredAt !== recipe.registeredAt };
     }
@@ -114,8 +117,10 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
       });
     } catch (err) {
       if (err instanceof AppError) throw err;
-      // The commit may have succeeded with only its answer lost.
-      const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => false);
+      // The commit may have succeeded with only its answer lost. If that cannot
+      // be told, keep the hold: a Deleted event confirms it, or it lapses.
+      const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => undefined);
+      if (committed === undefined) throw outcomeUnknown(retryAfterSeconds, err);
       if (committed) return { recipeId, pointsRevoked };
       await releaseHold();
       throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);

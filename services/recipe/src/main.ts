@@ -14,6 +14,7 @@ const catalogue = createCatalogue({
   events: outbox,
   clock: () => new Date(),
   rules: { pointValue: config.POINT, holdMs: config.WITHDRAWAL_HOLD_SECONDS * 1000 },
+  retryAfterSeconds: config.RETRY_AFTER_SECONDS,
 });
 
 const app = createApp({ catalogue, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });

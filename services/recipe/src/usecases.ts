@@ -1,4 +1,4 @@
-import { AppError, DaprError, createKeyedLock, notFound, recommendedEvent, retryOnConflict, type Deleted, type Outbox, type Registered } from '@recipe/shared';
+import { AppError, DaprError, createKeyedLock, notFound, outcomeUnknown, recommendedEvent, retryOnConflict, type Deleted, type Outbox, type Registered } from '@recipe/shared';
 import * as rules from './domain.js';
 import type { CatalogueStore } from './store.js';
 
@@ -7,11 +7,12 @@ export interface CatalogueDeps {
   events: Pick<Outbox, 'commit'>;
   clock: () => Date;
   rules: rules.Rules;
+  retryAfterSeconds: number;
 }
 
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
 
-export function createCatalogue({ store, events, clock, rules: config }: CatalogueDeps) {
+export function createCatalogue({ store, events, clock, rules: config, retryAfterSeconds }: CatalogueDeps) {
   // Every write of a recipe runs under its key's lock (see createKeyedLock).
   const withLock = createKeyedLock();
 
@@ -50,7 +51,9 @@ export function createCatalogue({ store, events, clock, rules: config }: Catalog
             } catch (err) {
               // A failure may have committed with only its answer lost.
               if (err instanceof DaprError && err.isConflict) throw err;
-              const stored = await store.get(recipeId).catch(() => undefined);
+              const stored = await store.get(recipeId).catch(() => {
+                throw outcomeUnknown(retryAfterSeconds, err);
+              });
               if (!stored?.value.recommenders.includes(recommenderId)) throw err;
               return { ...rules.publicView(stored.value), alreadyRecommended: false };
             }

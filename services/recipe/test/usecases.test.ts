@@ -16,6 +16,7 @@ function setup() {
     events: createOutbox({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', appId: 'recipe', topics: [TOPICS.recommended], log, directPublish: false }),
     clock: () => now,
     rules: { pointValue: 1, holdMs: 30_000 },
+    retryAfterSeconds: 5,
   });
   return { fake, catalogue, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }
