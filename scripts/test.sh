@@ -19,3 +19,5 @@ echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-fil
 npx ava 'test/config/**/*.test.ts'
 echo "== integration and end-to-end tests (real sidecars)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+echo "== fault tests: apps, sidecars, Redis and PostgreSQL killed and restarted under traffic"
+bash scripts/test-faults.sh

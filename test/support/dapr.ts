@@ -161,7 +161,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await Promise.all([startApp(), startSidecar()]);
   try {
     await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
-    if (withApp) await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
+    if (withApp) {
+      await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
+      // The sidecar is ready before its first app health probe: until then it
+      // refuses calls ("app is not in a healthy state"). Wait for the channel.
+      await eventually(() => httpOk(`${daprUrl}/v1.0/invoke/${options.appId}/method/healthz`, { 'dapr-api-token': mesh.daprApiToken }), {
+        what: `${options.appId} reachable through its sidecar`,
+        timeoutMs: 30_000,
+      });
+    }
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${logs()}`);
   }
@@ -199,7 +207,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   } as RunningService;
 }
 
-async function httpOk(url: string): Promise<boolean> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
   return res !== undefined && res.status >= 200 && res.status < 300;
 }

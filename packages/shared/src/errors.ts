@@ -91,7 +91,11 @@ export function errorMiddleware(log: Logger, retryAfterSeconds = 5, isDependency
   };
 }
 
+/** The chain of causes, outermost first: what a log reader needs to find the root. */
 function describeCause(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  return cause instanceof Error ? cause.message : String(cause);
+  const messages: string[] = [];
+  for (let c = cause; c !== undefined && messages.length < 5; c = c instanceof Error ? c.cause : undefined) {
+    messages.push(c instanceof Error ? c.message : String(c));
+  }
+  return messages.length ? messages.join(' <- ') : undefined;
 }

@@ -1,0 +1,56 @@
+import test from 'ava';
+import { memberClient, sampleRecipe } from '../support/client.js';
+import { eventually } from '../support/processes.js';
+import { startSystem, type System } from '../support/system.js';
+
+// myrecipe dies after its transaction committed and before it published the
+// event: a faulty link between the app and its sidecar kills the app the
+// moment it tries to publish Registered.
+let system: System;
+
+test.before(async () => {
+  system = await startSystem({ apps: { myrecipe: { linkSidecar: true } } });
+});
+
+test.after.always(async () => {
+  await system?.stop();
+});
+
+test('when myrecipe is killed between saving a recipe and publishing its event, then the event still goes out (outbox) and a retry finds exactly one recipe', async (t) => {
+  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const myrecipe = system.services.myrecipe;
+  const link = myrecipe.sidecarLink!;
+  let killed = false;
+  link.setRule(async (req) => {
+    if (req.method === 'POST' && req.url.startsWith('/v1.0/publish/pubsub/Registered') && !killed) {
+      killed = true;
+      await myrecipe.stopApp('SIGKILL');
+      return { kind: 'drop' };
+    }
+    return { kind: 'pass' };
+  });
+
+  const key = 'crash-after-commit-1';
+  const first = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
+  t.true(killed, 'the app died right after its commit');
+  t.true(first.status >= 500, `the member got no success: ${first.status} ${first.text}`);
+  t.deepEqual(link.seen.filter((r) => r.includes('/publish/pubsub/Registered')).length, 1);
+
+  link.setRule(undefined);
+  await myrecipe.startApp();
+  const retried = await eventually(async () => {
+    const res = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
+    return res.status === 201 ? res : undefined;
+  }, { what: 'the retried registration', timeoutMs: 30_000, intervalMs: 500 });
+  const { recipeId } = retried.body;
+
+  // The outbox relay published Registered: the catalogue and my page know the recipe.
+  await eventually(async () => (await alice.get(`/recipes/${recipeId}`)).status === 200, { what: 'recipe in the catalogue', timeoutMs: 30_000 });
+  const page = await eventually(async () => {
+    const p = (await alice.get('/mypages/me')).body;
+    return p.recipes.length > 0 ? p : undefined;
+  }, { what: 'recipe on my page', timeoutMs: 30_000 });
+  t.deepEqual(page.recipes.map((r: { recipeId: string }) => r.recipeId), [recipeId], 'exactly one recipe');
+  const again = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
+  t.is(again.body.recipeId, recipeId);
+});

@@ -1,0 +1,94 @@
+import test from 'ava';
+import { call, memberClient, sampleRecipe } from '../support/client.js';
+import { eventually, sleep } from '../support/processes.js';
+import { signToken, startApp, startSystem, type System } from '../support/system.js';
+import type { RunningService } from '../support/dapr.js';
+
+// Overload: the gateway turns members away at once with 503 and Retry-After
+// (a readable "register again in a moment"), and recovers by itself.
+let system: System;
+const posts = () => system.services.myrecipe.appLink!.seen.filter((r) => r.startsWith('POST /myrecipes')).length;
+
+test.before(async () => {
+  system = await startSystem({ env: { gateway: { REGISTRATION_MAX_IN_FLIGHT: '4' } }, apps: { myrecipe: { linkApp: true } } });
+});
+
+test.after.always(async () => {
+  await system?.stop();
+});
+
+test.serial('when registrations pile up beyond what is in flight, then the rest get 503 with Retry-After at once, and it recovers when load drops', async (t) => {
+  const link = system.services.myrecipe.appLink!;
+  // A slow registration service: every registration takes 400 ms.
+  link.setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'delay-reply', ms: 400 } : { kind: 'pass' }));
+  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const replies = await Promise.all(
+    Array.from({ length: 40 }, async () => {
+      const started = Date.now();
+      const res = await alice.post('/myrecipes', sampleRecipe('Rush hour'));
+      return { res, ms: Date.now() - started };
+    }),
+  );
+  const accepted = replies.filter((r) => r.res.status === 201);
+  const busy = replies.filter((r) => r.res.status === 503);
+  t.log(`${accepted.length} accepted, ${busy.length} turned away`);
+  t.true(accepted.length >= 4);
+  t.is(accepted.length + busy.length, 40);
+  t.true(busy.length > 0);
+  for (const { res, ms } of busy) {
+    t.is(res.headers.get('retry-after'), '1');
+    t.is(res.body.error.code, 'SERVICE.OVERLOADED');
+    t.regex(res.body.error.message, /register again in a moment/);
+    t.true(ms < 300, `turned away fast (${ms} ms)`);
+  }
+  link.setRule(undefined);
+  for (let i = 0; i < 5; i++) t.is((await alice.post('/myrecipes', sampleRecipe(`Calm ${i}`))).status, 201);
+});
+
+test.serial('when registrations keep failing, then the circuit opens, later registrations fail fast without reaching myrecipe, and it closes after recovery', async (t) => {
+  const link = system.services.myrecipe.appLink!;
+  link.setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'drop' } : { kind: 'pass' }));
+  const bob = memberClient(system.gatewayUrl, await system.token('bob'));
+  const reached: number[] = [];
+  const took: number[] = [];
+  const before = posts();
+  for (let i = 0; i < 5; i++) {
+    const started = Date.now();
+    const res = await bob.post('/myrecipes', sampleRecipe(`Broken ${i}`));
+    took.push(Date.now() - started);
+    reached.push(posts() - before);
+    t.true(res.status === 503 || res.status === 504, `${res.status} ${res.text}`);
+    t.truthy(res.headers.get('retry-after'));
+  }
+  t.log('registrations that reached myrecipe after each request:', reached.join(' '), '; ms:', took.join(' '));
+  // Each request is tried 3 times (1 + 2 retries); the 5th failure, in the second request, opens the circuit.
+  t.deepEqual(reached.slice(0, 2), [3, 5]);
+  t.is(reached.at(-1), 5, 'with the circuit open, registrations never reached myrecipe');
+  const open = await bob.post('/myrecipes', sampleRecipe('While open'));
+  t.is(open.status, 503);
+  t.regex(open.body.error.message, /register again in a moment/);
+
+  link.setRule(undefined);
+  await sleep(10_500);
+  t.is((await bob.post('/myrecipes', sampleRecipe('After recovery'))).status, 201);
+  t.is((await bob.post('/myrecipes', sampleRecipe('Closed again'))).status, 201);
+});
+
+test.serial('a per-member rate limit is shared by every gateway replica (Redis) and answers 429 with Retry-After', async (t) => {
+  const limits = { RATE_LIMIT_PER_WINDOW: '6', RATE_LIMIT_WINDOW_SECONDS: '30' };
+  const replicas: RunningService[] = await Promise.all([startApp(system.backing, 'gateway', limits), startApp(system.backing, 'gateway', limits)]);
+  t.teardown(() => Promise.all(replicas.map((r) => r.stop())));
+  const token = await signToken(system.backing.signingKey, 'carol');
+  const statuses: number[] = [];
+  for (let i = 0; i < 6; i++) statuses.push((await call(replicas[i % 2]!.appUrl, 'GET', '/mypages/me', { token })).status);
+  t.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+  const limited = await call(replicas[0]!.appUrl, 'GET', '/mypages/me', { token });
+  t.is(limited.status, 429);
+  t.is(limited.body.error.code, 'RATE.LIMITED');
+  const retryAfter = Number(limited.headers.get('retry-after'));
+  t.true(retryAfter >= 1 && retryAfter <= 30, `Retry-After ${retryAfter}`);
+  t.is((await call(replicas[1]!.appUrl, 'GET', '/mypages/me', { token })).status, 429, 'the other replica counts the same');
+  const dave = await signToken(system.backing.signingKey, 'dave');
+  t.is((await call(replicas[1]!.appUrl, 'GET', '/mypages/me', { token: dave })).status, 200, 'other members are not affected');
+  await eventually(async () => (await call(replicas[0]!.appUrl, 'GET', '/mypages/me', { token })).status === 200, { what: 'the window to pass', timeoutMs: 35_000, intervalMs: 1_000 });
+});
