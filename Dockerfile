@@ -1,0 +1,23 @@
+# One image per service: docker build --build-arg SERVICE=gateway -t recommend-recipe/gateway .
+# (Not built on the development machines, which have no Docker engine.)
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY packages packages
+COPY services services
+RUN npm ci --no-audit --no-fund --ignore-scripts \
+ && npx tsc -b \
+ && npm prune --omit=dev --ignore-scripts
+
+FROM node:20-bookworm-slim
+ARG SERVICE
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/packages/shared/package.json packages/shared/package.json
+COPY --from=build /src/packages/shared/dist packages/shared/dist
+COPY --from=build /src/services/${SERVICE}/package.json services/${SERVICE}/package.json
+COPY --from=build /src/services/${SERVICE}/dist services/${SERVICE}/dist
+WORKDIR /app/services/${SERVICE}
+USER 1000
+CMD ["node", "dist/main.js"]
