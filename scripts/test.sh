@@ -19,5 +19,9 @@ echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-fil
 npx ava 'test/config/**/*.test.ts'
 echo "== integration and end-to-end tests (real sidecars)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+for broker in rabbitmq nats; do
+  echo "== end-to-end tests again with pub/sub on $broker (components/brokers/$broker.yaml)"
+  TEST_BROKER=$broker npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
+done
 echo "== fault tests: apps, sidecars, Redis and PostgreSQL killed and restarted under traffic"
 bash scripts/test-faults.sh

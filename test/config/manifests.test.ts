@@ -306,10 +306,11 @@ function daprSchemaErrors(doc: J): string[] {
 
 /** Every Dapr resource of the local runs: components/*.yaml and dapr/config.yaml. */
 function localDaprDocs(): { file: string; doc: J }[] {
-  const files = readdirSync(rel('components'))
-    .filter((f) => /\.ya?ml$/.test(f))
-    .map((f) => `components/${f}`);
-  return [...files, 'dapr/config.yaml'].flatMap((file) => readYaml(file).map((doc) => ({ file, doc })));
+  const yamlIn = (dir: string) =>
+    readdirSync(rel(dir))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => `${dir}/${f}`);
+  return [...yamlIn('components'), ...yamlIn('components/brokers'), 'dapr/config.yaml'].flatMap((file) => readYaml(file).map((doc) => ({ file, doc })));
 }
 
 test('every Dapr object in k8s/ matches the Dapr 1.18.3 CRD schemas', (t) => {
@@ -352,7 +353,15 @@ test('the Dapr schema validation catches misspelt fields and wrong types', (t) =
 // metadata.yaml files, with their authentication profiles), plus what the
 // runtime reads for every pub/sub or state store. daprd ignores an unknown
 // field silently, so a misspelt one would quietly change behaviour.
+/** The apps' own metrics listener (METRICS_PORT), the only app port besides the gateway's opened to anyone. */
+const APP_METRICS_PORT = 9464;
+
 const COMPONENT_FIELDS: Record<string, string[]> = {
+  // metadata.yaml says "concurrency"; the code (pubsub.Concurrency) reads "concurrencyMode".
+  'pubsub.rabbitmq':
+    'autoAck caCert clientCert clientKey clientName concurrency concurrencyMode connectionString deletedWhenUnused deliveryMode durable enableDeadLetter exchangeKind heartBeat hostname maxLen maxLenBytes password prefetchCount protocol publishMessagePropertiesToMetadata publisherConfirm reconnectWaitSeconds requeueInFailure saslExternal ttlInSeconds username'.split(' '),
+  'pubsub.jetstream':
+    'natsURL token jwt seedKey tls_client_cert tls_client_key name streamName durableName queueGroupName startSequence startTime flowControl ackWait maxDeliver maxAckPending replicas memoryStorage rateLimit heartbeat deliverPolicy ackPolicy domain apiPrefix concurrency backOff'.split(' '),
   'pubsub.kafka':
     'brokers consumerGroup clientID initialOffset maxMessageBytes consumeRetryInterval consumeRetryEnabled heartbeatInterval sessionTimeout version skipVerify disableTls channelBufferSize consumerFetchMin clientConnectionTopicMetadataRefreshInterval clientConnectionKeepAliveInterval dialTimeout readTimeout writeTimeout metadataTimeout producerRequiredAcks producerRetryMax consumerFetchDefault schemaRegistryURL schemaRegistryAPIKey schemaRegistryAPISecret schemaCachingEnabled schemaLatestVersionCacheTTL escapeHeaders useAvroJSON compression consumerGroupRebalanceStrategy excludeHeaderMetaRegex authType oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes oidcExtensions oidcClientAssertionCert oidcClientAssertionKey oidcResource oidcAudience oidcKid saslUsername saslPassword saslMechanism caCert clientCert clientKey awsAccessKey awsSecretKey awsSessionToken awsIamRoleArn awsStsSessionName awsRegion'.split(' '),
   'pubsub.redis':
@@ -841,6 +850,10 @@ test('only the gateway is reachable from outside, and apps only through Dapr', (
     for (const app of APPS) {
       const d = deploymentOf(r.docs, app);
       const labels = d.spec.template.metadata.labels;
+      t.true(
+        d.spec.template.spec.containers[0].env.some((e: J) => e.name === 'METRICS_PORT' && Number(e.value) === APP_METRICS_PORT),
+        `${r.name}: ${app} serves its own /metrics on ${APP_METRICS_PORT}`,
+      );
       const appPort = Number(d.spec.template.metadata.annotations['dapr.io/app-port']);
       const metricsPort = Number(d.spec.template.metadata.annotations['dapr.io/metrics-port']);
       const rules = policies.filter((p) => labelsMatch(p.spec.podSelector.matchLabels, labels)).flatMap((p) => p.spec.ingress ?? []);
@@ -855,7 +868,7 @@ test('only the gateway is reachable from outside, and apps only through Dapr', (
           const fromApps = (from ?? []).map((f: J) => APPS.find((a) => labelsMatch(f.podSelector?.matchLabels, deploymentOf(r.docs, a).spec.template.metadata.labels)));
           t.false(fromApps.includes(undefined), `${r.name}: ${app}'s sidecar port is open to Dapr apps only`);
           sameSet(t, fromApps as string[], callers, `${r.name}: ${app}'s sidecar port is open to exactly its allowed callers`);
-        } else if (port === metricsPort) {
+        } else if (port === metricsPort || port === APP_METRICS_PORT) {
           t.true((from ?? []).length > 0 && from!.every((f: J) => f.namespaceSelector && !f.podSelector), `${r.name}: ${app}'s metrics only to a monitoring namespace`);
         } else t.fail(`${r.name}: ${app}: unexpected port ${port} opened`);
       }

@@ -88,6 +88,8 @@ export interface RunningService {
   appId: string;
   appPort: number;
   daprHttpPort: number;
+  /** The sidecar's Prometheus metrics port. */
+  metricsPort: number;
   appUrl: string;
   daprUrl: string;
   app: Spawned;
@@ -178,6 +180,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     appId: options.appId,
     appPort,
     daprHttpPort,
+    metricsPort,
     appUrl,
     daprUrl,
     get app() {

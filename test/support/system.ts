@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createDatabase, startRedis, type Database, type RedisServer } from './backing.js';
 import { renderResources, startService, type Mesh, type RunningService } from './dapr.js';
+import { startBroker } from './broker.js';
 import { startPostgresServer, type PostgresServer } from './postgres-server.js';
 import { startSentry, type Sentry } from './sentry.js';
 
@@ -36,18 +37,23 @@ let count = 0;
 export async function startBacking(options: BackingOptions = {}): Promise<Backing> {
   const label = `b${++count}`;
   const postgres = options.ownPostgres ? await startPostgresServer(label) : undefined;
-  const [redis, recipeRedisOwn, db, sentry] = await Promise.all([
+  const [redis, recipeRedisOwn, db, sentry, broker] = await Promise.all([
     startRedis({ appendOnly: options.redisAppendOnly }),
     options.separateRecipeRedis ? startRedis({ appendOnly: options.redisAppendOnly }) : undefined,
     createDatabase(label, postgres),
     startSentry(label),
+    startBroker(label),
   ]);
   const recipeRedis = recipeRedisOwn ?? redis;
-  const resources = await renderResources(label, {
-    pubsub: { redisHost: `${redis.host}:${redis.port}` },
-    'recipe-store': { redisHost: `${recipeRedis.host}:${recipeRedis.port}` },
-    'myrecipe-store': { connectionString: db.connectionString },
-  });
+  const resources = await renderResources(
+    label,
+    {
+      pubsub: broker?.overrides ?? { redisHost: `${redis.host}:${redis.port}` },
+      'recipe-store': { redisHost: `${recipeRedis.host}:${recipeRedis.port}` },
+      'myrecipe-store': { connectionString: db.connectionString },
+    },
+    broker ? { pubsubFile: broker.pubsubFile } : {},
+  );
   const token = () => randomBytes(24).toString('hex');
   return {
     redis,
@@ -58,7 +64,7 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
     mesh: { resources, sentry, daprApiToken: token(), appApiToken: token() },
     signingKey: randomBytes(32).toString('hex'),
     async stop() {
-      await Promise.all([redis.stop(), recipeRedisOwn?.stop(), sentry.stop()]);
+      await Promise.all([redis.stop(), recipeRedisOwn?.stop(), sentry.stop(), broker?.stop()]);
       await db.drop().catch(() => undefined);
       await postgres?.stop();
     },

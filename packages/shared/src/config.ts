@@ -14,6 +14,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 export const baseConfigSchema = z.object({
   PORT: port,
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** Also serve GET /metrics on a port of its own (Kubernetes opens only that one to Prometheus). */
+  METRICS_PORT: port.optional(),
   DAPR_HOST: z.string().min(1).default('127.0.0.1'),
   DAPR_HTTP_PORT: port.default(3500),
   DAPR_API_TOKEN: z.string().optional(),

@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { AppError, errorMiddleware } from './errors.js';
 import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { newTraceContext, parseTraceparent, runWithTrace } from './trace.js';
 
 declare module 'koa' {
@@ -16,6 +17,8 @@ declare module 'koa' {
 const JSON_TYPES = ['application/json', 'application/cloudevents+json'];
 
 export interface ServiceAppOptions {
+  /** Names the service in metrics. */
+  service: string;
   log: Logger;
   /** The service's own routes, mounted last. */
   router: Router;
@@ -33,6 +36,7 @@ export interface ServiceAppOptions {
 export interface ServiceApp extends Koa {
   /** Flips /readyz to 503 so load balancers stop sending traffic during shutdown. */
   markDraining(): void;
+  metrics: Metrics;
 }
 
 /**
@@ -47,8 +51,11 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   };
   app.on('error', (err) => options.log.error({ err }, 'koa error'));
 
+  const metrics = createMetrics(options.service);
+  app.metrics = metrics;
   app.use((ctx, next) => runWithTrace(parseTraceparent(ctx.get('traceparent')) ?? newTraceContext(), next));
   app.use(accessLog(options.log));
+  app.use(metrics.middleware);
   app.use(errorMiddleware(options.log, options.retryAfterSeconds, options.isDependencyError));
   app.use(async (ctx, next) => {
     if (!ctx.get('host')) throw new AppError(400, 'REQUEST.MALFORMED', 'the Host header is missing');
@@ -57,6 +64,11 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path === '/metrics') {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
       return;
     }
     if (ctx.path === '/readyz') {
@@ -153,6 +165,22 @@ function tooLarge(limitBytes: number) {
   return new AppError(413, 'REQUEST.TOO_LARGE', `the request body is larger than ${limitBytes} bytes`);
 }
 
+/** A listener that only answers GET /metrics. */
+async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'ROUTE.NOT_FOUND', message: 'only GET /metrics here' } }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
 /** Requests Node's HTTP parser refuses never reach Koa: answer them in JSON too. */
 function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) {
   if (!socket.writable) {
@@ -178,6 +206,7 @@ export interface ServeOptions {
   shutdownTimeoutMs: number;
   /** Closes what main.ts opened (pools, clients) after the last request is done. */
   onShutdown?: () => Promise<void>;
+  metricsPort?: number;
 }
 
 /** Listens, and on SIGTERM/SIGINT drains in-flight requests before exiting. */
@@ -192,6 +221,7 @@ export async function serve(app: ServiceApp, options: ServeOptions): Promise<htt
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
   options.log.info({ port: (server.address() as AddressInfo).port }, 'listening');
+  const metricsServer = options.metricsPort ? await serveMetrics(app.metrics, options.metricsPort, options.host ?? '0.0.0.0') : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -207,6 +237,7 @@ export async function serve(app: ServiceApp, options: ServeOptions): Promise<htt
     }, options.shutdownTimeoutMs);
     await closed;
     clearTimeout(timer);
+    metricsServer?.close();
     await options.onShutdown?.().catch((err) => options.log.error({ err }, 'error during shutdown'));
     options.log.info('stopped');
     process.exit(0);

@@ -10,3 +10,4 @@ export * from './trace.js';
 export * from './validation.js';
 export * from './contract.js';
 export * from './lock.js';
+export * from './metrics.js';

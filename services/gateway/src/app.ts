@@ -14,6 +14,7 @@ export interface AppDeps extends Omit<RouteDeps, 'authenticate' | 'rateLimit' | 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
   return createServiceApp({
+    service: 'gateway',
     log: deps.log,
     router: routes({
       ...deps,

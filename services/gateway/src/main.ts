@@ -29,5 +29,5 @@ const app = createApp({
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
 });
-await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: async () => rateLimiter?.close() });
+await serve(app, { port: config.PORT, host: config.HOST, metricsPort: config.METRICS_PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: async () => rateLimiter?.close() });
 void auth.ready();

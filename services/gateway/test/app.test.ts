@@ -34,7 +34,7 @@ async function gateway(t: { teardown: (fn: () => void) => void }, registrationMa
     const res = await fetch(base + path, { method, headers, body: init.body });
     return { status: res.status, headers: res.headers, body: (await res.json()) as any };
   };
-  return { fake, call };
+  return { fake, call, base };
 }
 
 test('when no token, a malformed one, a wrongly signed or an expired one is sent, then 401 with a JSON error', async (t) => {
@@ -164,4 +164,18 @@ test('an unknown route is a JSON 404', async (t) => {
   const res = await call('GET', '/nope', { token: await sign('alice') });
   t.is(res.status, 404);
   t.truthy(res.body.error.code);
+});
+
+test('metrics: /metrics serves Prometheus series by route pattern and status, without a token', async (t) => {
+  const { call, fake, base } = await gateway(t);
+  fake.handle('recipe GET recipes/:id', () => ({ recipeId }));
+  await call('GET', `/recipes/${recipeId}`, { token: await sign('alice') });
+  await call('GET', '/mypages/me');
+  const res = await fetch(`${base}/metrics`);
+  t.is(res.status, 200);
+  const text = await res.text();
+  t.regex(text, /http_requests_total\{[^}]*route="\/recipes\/:recipeId",status="200"[^}]*\} 1/);
+  t.regex(text, /http_requests_total\{[^}]*route="\/mypages\/me",status="401"[^}]*\} 1/);
+  t.regex(text, /http_request_duration_seconds_bucket/);
+  t.notRegex(text, new RegExp(recipeId), 'ids never become labels');
 });

@@ -15,6 +15,7 @@ function isDatabaseError(err: unknown): boolean {
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
   return createServiceApp({
+    service: 'mypage',
     log: deps.log,
     router: routes(deps),
     readiness: { sidecar: () => deps.sidecar.isHealthy(), database: () => deps.readModel.ping() },

@@ -11,4 +11,4 @@ const db = connect(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_
 await migrate(db, config.DATABASE_SCHEMA);
 
 const app = createApp({ readModel: createReadModel(db), sidecar, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
-await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: () => db.destroy() });
+await serve(app, { port: config.PORT, host: config.HOST, metricsPort: config.METRICS_PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: () => db.destroy() });

@@ -10,6 +10,7 @@ export interface AppDeps extends RouteDeps {
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
 export function createApp(deps: AppDeps): ServiceApp {
   return createServiceApp({
+    service: 'myrecipe',
     log: deps.log,
     router: routes(deps),
     readiness: { sidecar: () => deps.sidecar.isHealthy() },

@@ -18,4 +18,4 @@ const catalogue = createCatalogue({
 });
 
 const app = createApp({ catalogue, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
-await serve(app, { port: config.PORT, host: config.HOST, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+await serve(app, { port: config.PORT, host: config.HOST, metricsPort: config.METRICS_PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });

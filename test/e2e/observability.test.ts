@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { memberClient, sampleRecipe } from '../support/client.js';
+import { eventually } from '../support/processes.js';
+import { startSystem, type System } from '../support/system.js';
+
+// One registration, followed through every service by its W3C trace id; and
+// the Prometheus metrics each app serves next to its sidecar's.
+let system: System;
+
+test.before(async () => {
+  system = await startSystem();
+});
+
+test.after.always(async () => {
+  await system?.stop();
+});
+
+const logLines = (app: keyof System['services']) =>
+  readFileSync(system.services[app].app.logFile, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { traceId?: string; path?: string; msg: string });
+
+test('one trace id is seen by the gateway, myrecipe, recipe and mypage for one registration, and on every log line of it', async (t) => {
+  const traceId = randomBytes(16).toString('hex');
+  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const res = await alice.post('/myrecipes', sampleRecipe('Traced'), { headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } });
+  t.is(res.status, 201);
+  await eventually(async () => (await alice.get(`/recipes/${res.body.recipeId}`)).status === 200 && (await alice.get('/mypages/me')).body.recipes.length === 1, {
+    what: 'registration processed everywhere',
+  });
+  const expected = { gateway: '/myrecipes', myrecipe: '/myrecipes', recipe: '/events/registered', mypage: '/events/registered' } as const;
+  for (const [app, path] of Object.entries(expected) as [keyof typeof expected, string][]) {
+    const traced = await eventually(async () => {
+      const lines = logLines(app).filter((l) => l.traceId === traceId);
+      return lines.some((l) => l.path === path) ? lines : undefined;
+    }, { what: `${app} logs of the trace` });
+    t.true(traced.length > 0, `${app} logged ${path} with the trace id`);
+  }
+  for (const app of Object.keys(expected) as (keyof typeof expected)[]) {
+    t.true(logLines(app).every((l) => typeof l.traceId === 'string' || !l.path), `${app}: every request line carries a trace id`);
+  }
+});
+
+test('every app serves Prometheus metrics (requests by route, events by reply) and its sidecar its own', async (t) => {
+  const alice = memberClient(system.gatewayUrl, await system.token('bob'));
+  await alice.post('/myrecipes', sampleRecipe('Counted'));
+  await eventually(async () => (await alice.get('/mypages/me')).body.recipes.length === 1, { what: 'processed' });
+  const text = async (url: string) => (await fetch(url)).text();
+  t.regex(await text(`${system.services.gateway.appUrl}/metrics`), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
+  t.regex(await text(`${system.services.mypage.appUrl}/metrics`), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
+  t.regex(await text(`${system.services.myrecipe.appUrl}/metrics`), /process_cpu_seconds_total/);
+  const sidecar = await text(`http://127.0.0.1:${system.services.mypage.metricsPort}/metrics`);
+  t.regex(sidecar, /dapr_/);
+});
