@@ -1,16 +1,19 @@
 import test from 'ava';
 import { call, sampleRecipe } from '../support/client.js';
 import type { RunningService } from '../support/dapr.js';
+import { freePort } from '../support/processes.js';
 import { signToken, startApp, startBacking, type Backing } from '../support/system.js';
 
 // The gateway with its real daprd: the signing key comes from the Dapr secret store;
 // the services behind it are not running, so every call meets a real Dapr failure.
 let backing: Backing;
 let gateway: RunningService;
+let metricsPort: number;
 
 test.before(async () => {
   backing = await startBacking();
-  gateway = await startApp(backing, 'gateway');
+  metricsPort = await freePort();
+  gateway = await startApp(backing, 'gateway', { METRICS_PORT: String(metricsPort) });
 });
 
 test.after.always(async () => {
@@ -36,4 +39,13 @@ test('when the service behind is unreachable through Dapr, then 503 with Retry-A
   t.is(registration.status, 503);
   t.is(registration.body.error.code, 'SERVICE.OVERLOADED');
   t.regex(registration.body.error.message, /register again in a moment/);
+});
+
+test('with METRICS_PORT, /metrics is also served on a listener of its own that answers nothing else', async (t) => {
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  t.is(res.status, 200);
+  t.regex(await res.text(), /http_requests_total/);
+  const other = await fetch(`http://127.0.0.1:${metricsPort}/mypages/me`);
+  t.is(other.status, 404);
+  t.is(((await other.json()) as { error: { code: string } }).error.code, 'ROUTE.NOT_FOUND');
 });
