@@ -3,24 +3,15 @@ import { memberClient, sampleRecipe, type MemberClient } from '../support/client
 import { eventually, sleep } from '../support/processes.js';
 import { verifyQuiet } from '../support/verify.js';
 import { startSystem, type System } from '../support/system.js';
-import type { TrafficRecord } from '../support/traffic.js';
+import { emptyRecord } from '../support/traffic.js';
 
 // The synchronous point deduction under faults, with a faulty link in front of
 // the recommendation app: failures are injected where the app would answer.
 let system: System;
 let alice: MemberClient;
 let bob: MemberClient;
-const record: TrafficRecord = {
-  registered: new Map(),
-  maybeRegistered: new Set(),
-  refusedRegistrations: new Set(),
-  deleted: new Set(),
-  maybeDeleted: new Set(),
-  recommended: new Set(),
-  maybeRecommended: new Set(),
-  statuses: new Map(),
-  requests: 0,
-};
+// What this file's own requests acknowledged, for the final check.
+const record = emptyRecord();
 
 test.before(async () => {
   system = await startSystem({ apps: { recipe: { linkApp: true } } });

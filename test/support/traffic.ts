@@ -39,8 +39,8 @@ export interface TrafficOptions {
   remove?: boolean;
 }
 
-export async function startTraffic(system: System, { members = 4, pauseMs = 50, recommend = true, remove = true }: TrafficOptions = {}): Promise<Traffic> {
-  const record: TrafficRecord = {
+export function emptyRecord(): TrafficRecord {
+  return {
     registered: new Map(),
     maybeRegistered: new Set(),
     refusedRegistrations: new Set(),
@@ -51,6 +51,10 @@ export async function startTraffic(system: System, { members = 4, pauseMs = 50, 
     statuses: new Map(),
     requests: 0,
   };
+}
+
+export async function startTraffic(system: System, { members = 4, pauseMs = 50, recommend = true, remove = true }: TrafficOptions = {}): Promise<Traffic> {
+  const record = emptyRecord();
   const runId = randomUUID().slice(0, 6);
   const clients = await Promise.all(
     Array.from({ length: members }, async (_, i) => {
