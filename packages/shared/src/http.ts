@@ -230,6 +230,8 @@ export async function serve(app: ServiceApp, options: ServeOptions): Promise<htt
     options.log.info({ signal }, 'shutting down');
     app.markDraining();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections turn idle as their last request is answered.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
     server.closeIdleConnections();
     const timer = setTimeout(() => {
       options.log.warn('shutdown timeout: closing open connections');
@@ -237,6 +239,7 @@ export async function serve(app: ServiceApp, options: ServeOptions): Promise<htt
     }, options.shutdownTimeoutMs);
     await closed;
     clearTimeout(timer);
+    clearInterval(sweeper);
     metricsServer?.close();
     await options.onShutdown?.().catch((err) => options.log.error({ err }, 'error during shutdown'));
     options.log.info('stopped');

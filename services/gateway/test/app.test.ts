@@ -179,3 +179,25 @@ test('metrics: /metrics serves Prometheus series by route pattern and status, wi
   t.regex(text, /http_request_duration_seconds_bucket/);
   t.notRegex(text, new RegExp(recipeId), 'ids never become labels');
 });
+
+test('with a JWKS URL, tokens of the identity provider (RS256) are accepted, others refused', async (t) => {
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const http = await import('node:http');
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const idp = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => idp.close());
+  const auth = createAuthenticator({ key: { jwksUrl: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks` }, issuer: 'https://idp.example', audience: 'recipes', log });
+  const verify = async (token: string) => {
+    const ctx = { get: () => `Bearer ${token}`, set: () => undefined, state: {} as Record<string, unknown> };
+    await auth.middleware(ctx as never, async () => undefined);
+    return ctx.state.memberId;
+  };
+  const good = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('erin').setIssuer('https://idp.example').setAudience('recipes').setExpirationTime('5m').sign(privateKey);
+  t.is(await verify(good), 'erin');
+  const wrongAudience = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('erin').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
+  await t.throwsAsync(() => verify(wrongAudience), { message: 'the token is not valid' });
+  const hs256 = await sign('erin');
+  await t.throwsAsync(() => verify(hs256), { message: 'the token is not valid' }, 'an HS256 token is not accepted in JWKS mode');
+});

@@ -1,4 +1,4 @@
-import type { Deleted, Recommended, Registered } from '@recipe/shared';
+import type { Deleted, Logger, Recommended, Registered } from '@recipe/shared';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from './migrations.js';
 
@@ -21,9 +21,22 @@ export function connect(url: string, schema: string, poolMax: number): Knex {
   });
 }
 
-export async function migrate(db: Knex, schema: string): Promise<void> {
+/**
+ * Brings the schema up to date. Replicas starting together take turns on
+ * knex's migration lock: the ones that find it taken wait and try again.
+ */
+export async function migrate(db: Knex, schema: string, log: Logger, attempts = 30): Promise<void> {
   await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
-  await db.migrate.latest({ migrationSource, schemaName: schema, tableName: 'knex_migrations' });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.migrate.latest({ migrationSource, schemaName: schema, tableName: 'knex_migrations' });
+      return;
+    } catch (err) {
+      if (!/already locked/i.test((err as Error).message) || attempt >= attempts) throw err;
+      log.info({ attempt }, 'another replica is migrating; waiting');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
 }
 
 /**

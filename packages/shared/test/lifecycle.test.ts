@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import test from 'ava';
+import { ConfigError, baseConfigSchema, loadConfig } from '../src/index.js';
+
+test('config is read once and refuses to start with every problem listed', (t) => {
+  const err = t.throws(() => loadConfig(baseConfigSchema, { PORT: '70000', LOG_LEVEL: 'loud', DAPR_HTTP_PORT: 'x' }), { instanceOf: ConfigError });
+  t.is((err as ConfigError).problems.length, 3);
+  t.regex(err!.message, /PORT/);
+  t.regex(err!.message, /LOG_LEVEL/);
+  t.like(loadConfig(baseConfigSchema, { PORT: '8081' }), { PORT: 8081, DAPR_HTTP_PORT: 3500, LOG_LEVEL: 'info', HOST: '0.0.0.0' });
+});
+
+// A real process: SIGTERM while a slow request is in flight.
+const server = `
+import Router from '@koa/router';
+import { createLogger, createServiceApp, serve } from '@recipe/shared';
+const router = new Router();
+router.get('/slow', async (ctx) => { await new Promise((r) => setTimeout(r, 800)); ctx.body = { done: true }; });
+const log = createLogger('shutdown-test', 'silent');
+const app = createServiceApp({ service: 'shutdown-test', log, router, readiness: {} });
+const s = await serve(app, { port: 0, host: '127.0.0.1', log, shutdownTimeoutMs: 5000 });
+console.log(JSON.stringify({ port: s.address().port }));
+`;
+
+test('on SIGTERM the service stops taking requests, finishes the ones in flight, and exits 0', async (t) => {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const { port } = JSON.parse(line.toString()) as { port: number };
+  const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  const exited = once(child, 'exit');
+  const res = await inFlight;
+  t.is(res.status, 200);
+  t.deepEqual(await res.json(), { done: true });
+  await t.throwsAsync(() => fetch(`http://127.0.0.1:${port}/healthz`), undefined, 'no new connections after SIGTERM');
+  const started = Date.now();
+  const [code] = (await exited) as [number];
+  t.is(code, 0);
+  t.true(Date.now() - started < 2_000, 'it did not wait for the shutdown timeout');
+});
