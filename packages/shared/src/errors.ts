@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { DaprError } from './dapr.js';
+import { DaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
 
 export interface ErrorBody {

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { AppError, errorMiddleware } from './errors.js';
 import type { Logger } from './log.js';
+import { jsonBody } from './body.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { newTraceContext, parseTraceparent, runWithTrace } from './trace.js';
 
@@ -14,7 +13,6 @@ declare module 'koa' {
   }
 }
 
-const JSON_TYPES = ['application/json', 'application/cloudevents+json'];
 
 export interface ServiceAppOptions {
   /** Names the service in metrics. */
@@ -113,139 +111,4 @@ function requireAppToken(token: string) {
     }
     await next();
   };
-}
-
-/** Reads a JSON body with a hard size limit: 413 past it, 415 for other media types, 400 for bad JSON. */
-export function jsonBody(limitBytes: number) {
-  return async (ctx: Context, next: Next) => {
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') return next();
-    if (Number(ctx.get('content-length') || 0) > limitBytes) throw tooLarge(limitBytes);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limitBytes) throw tooLarge(limitBytes);
-      chunks.push(chunk);
-    }
-    // An empty body is no body, whatever its headers say (Dapr forwards some as chunked).
-    if (size > 0) {
-      if (!JSON_TYPES.includes(ctx.request.type)) {
-        throw new AppError(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-      }
-      ctx.request.body = parseJson(Buffer.concat(chunks));
-    }
-    await next();
-  };
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** A lone surrogate: \p{Cs} only matches halves that are not part of a pair under the u flag. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/** Strict UTF-8, valid JSON, and no string (key or value) that is not well-formed Unicode. */
-function parseJson(bytes: Buffer): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new AppError(400, 'REQUEST.MALFORMED', 'the body is not valid UTF-8');
-  }
-  try {
-    return JSON.parse(text, (key, value: unknown) => {
-      if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) throw new TypeError('ill-formed');
-      return value;
-    });
-  } catch (err) {
-    const message = err instanceof TypeError ? 'the body holds text that is not well-formed Unicode' : 'the body is not valid JSON';
-    throw new AppError(400, 'REQUEST.MALFORMED', message);
-  }
-}
-
-function tooLarge(limitBytes: number) {
-  return new AppError(413, 'REQUEST.TOO_LARGE', `the request body is larger than ${limitBytes} bytes`);
-}
-
-/** A listener that only answers GET /metrics. */
-async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'ROUTE.NOT_FOUND', message: 'only GET /metrics here' } }));
-      return;
-    }
-    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
-/** Requests Node's HTTP parser refuses never reach Koa: answer them in JSON too. */
-function answerUnparsable(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({
-    error: tooLarge
-      ? { code: 'REQUEST.HEADERS_TOO_LARGE', message: 'the request line and headers are too large' }
-      : { code: 'REQUEST.MALFORMED', message: 'the request is not valid HTTP' },
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-export interface ServeOptions {
-  port: number;
-  host?: string;
-  log: Logger;
-  shutdownTimeoutMs: number;
-  /** Closes what main.ts opened (pools, clients) after the last request is done. */
-  onShutdown?: () => Promise<void>;
-  metricsPort?: number;
-}
-
-/** Listens, and on SIGTERM/SIGINT drains in-flight requests before exiting. */
-export async function serve(app: ServiceApp, options: ServeOptions): Promise<http.Server> {
-  // Node answers a request without Host with a bare 400 unless told not to;
-  // the app then refuses it itself, in JSON (see createServiceApp).
-  const server = http.createServer({ requireHostHeader: false }, app.callback());
-  server.keepAliveTimeout = 65_000;
-  server.on('clientError', answerUnparsable);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
-  options.log.info({ port: (server.address() as AddressInfo).port }, 'listening');
-  const metricsServer = options.metricsPort ? await serveMetrics(app.metrics, options.metricsPort, options.host ?? '0.0.0.0') : undefined;
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    options.log.info({ signal }, 'shutting down');
-    app.markDraining();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Keep-alive connections turn idle as their last request is answered.
-    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-    server.closeIdleConnections();
-    const timer = setTimeout(() => {
-      options.log.warn('shutdown timeout: closing open connections');
-      server.closeAllConnections();
-    }, options.shutdownTimeoutMs);
-    await closed;
-    clearTimeout(timer);
-    clearInterval(sweeper);
-    metricsServer?.close();
-    await options.onShutdown?.().catch((err) => options.log.error({ err }, 'error during shutdown'));
-    options.log.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  return server;
 }
