@@ -78,8 +78,10 @@ test('when more registrations are in flight than allowed, then the rest get 503 
     return { recipeId };
   });
   const token = await sign('alice');
-  const pending = Array.from({ length: 5 }, () => call('POST', '/myrecipes', { token, ...json(recipe) }));
-  await new Promise((r) => setTimeout(r, 200));
+  let answered = 0;
+  const pending = Array.from({ length: 5 }, () => call('POST', '/myrecipes', { token, ...json(recipe) }).finally(() => answered++));
+  // Hold the two admitted ones until the other three have been turned away.
+  while (answered < 3) await new Promise((r) => setTimeout(r, 10));
   release();
   const replies = await Promise.all(pending);
   t.is(replies.filter((r) => r.status === 201).length, 2);
