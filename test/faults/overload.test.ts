@@ -35,12 +35,15 @@ test.serial('when registrations pile up beyond what is in flight, then the rest 
   t.true(accepted.length >= 4);
   t.is(accepted.length + busy.length, 40);
   t.true(busy.length > 0);
-  for (const { res, ms } of busy) {
+  for (const { res } of busy) {
     t.is(res.headers.get('retry-after'), '1');
     t.is(res.body.error.code, 'SERVICE.OVERLOADED');
     t.regex(res.body.error.message, /register again in a moment/);
-    t.true(ms < 300, `turned away fast (${ms} ms)`);
   }
+  // Turned away at once: faster than any admitted one, which waited 400 ms for the slow service.
+  const slowestBusy = Math.max(...busy.map((b) => b.ms));
+  const fastestAccepted = Math.min(...accepted.map((a) => a.ms));
+  t.true(slowestBusy < fastestAccepted, `turned away in at most ${slowestBusy} ms, admitted in at least ${fastestAccepted} ms`);
   link.setRule(undefined);
   for (let i = 0; i < 5; i++) t.is((await alice.post('/myrecipes', sampleRecipe(`Calm ${i}`))).status, 201);
 });

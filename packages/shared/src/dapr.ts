@@ -82,7 +82,10 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     getState: <T>(store: string, key: string) =>
       call(`get ${store}/${key}`, async () => {
         // Only the bulk API hands back ETags through the SDK.
-        const [item] = (await client.state.getBulk(store, [key])) as { data?: T; etag?: string }[];
+        const [item] = (await client.state.getBulk(store, [key])) as { data?: T; etag?: string; error?: string }[];
+        // The bulk API answers 200 even when the store failed, with the error
+        // in the item: that must not read as "no such key".
+        if (item?.error) throw new DaprError('dapr', 500, { message: item.error }, `get ${store}/${key}: ${item.error}`);
         if (!item || item.data === undefined || item.data === null || item.data === '') return undefined;
         return { value: item.data, etag: item.etag ?? '' };
       }),

@@ -61,3 +61,19 @@ test('the keyed lock runs sections of one key one at a time, and of different ke
   t.true(events.indexOf('a1 end') < events.indexOf('a2 start'), 'a2 waited for a1, even though a1 failed');
   t.true(events.indexOf('b1 end') < events.indexOf('a1 end'), 'b did not wait for a');
 });
+
+test('a state read the store failed is an error, not "no such key" (the bulk API answers 200 with the error inside)', async (t) => {
+  const http = await import('node:http');
+  const { createLogger, createSidecar } = await import('../src/index.js');
+  const server = http.createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/v1.0/state/store/bulk')) res.end(JSON.stringify([{ key: 'k', error: 'failed to connect to `host=127.0.0.1 user=postgres`' }]));
+    else res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: (server.address() as { port: number }).port, log: createLogger('test', 'silent') });
+  const err = await t.throwsAsync(() => sidecar.getState('store', 'k'));
+  t.true(err instanceof DaprError);
+  t.regex(err!.message, /failed to connect/);
+});

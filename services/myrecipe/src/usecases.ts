@@ -116,7 +116,10 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
         );
       });
     } catch (err) {
-      if (err instanceof AppError) throw err;
+      if (err instanceof AppError) {
+        await releaseHold();
+        throw err;
+      }
       // The commit may have succeeded with only its answer lost. If that cannot
       // be told, keep the hold: a Deleted event confirms it, or it lapses.
       const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => undefined);
