@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import { AppError, errorMiddleware } from './errors.js';
-import type { Logger } from './log.js';
 import { jsonBody } from './body.js';
+import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { newTraceContext, parseTraceparent, runWithTrace } from './trace.js';
 
@@ -12,7 +12,6 @@ declare module 'koa' {
     body?: unknown;
   }
 }
-
 
 export interface ServiceAppOptions {
   /** Names the service in metrics. */
@@ -39,7 +38,8 @@ export interface ServiceApp extends Koa {
 
 /**
  * The middleware every service shares, in order: trace context, access log,
- * the one error catcher, health, app token, JSON body. Routes come after.
+ * metrics, the one error catcher, health and metrics endpoints, app token,
+ * JSON body, then the service's routes.
  */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const app = new Koa() as ServiceApp;
