@@ -46,7 +46,7 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
     try {
       return await sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } });
     } catch (err) {
-      throw relayError(err, retryAfterSeconds);
+      throw relayError(err, retryAfterSeconds, options.method === 'POST' || options.method === 'DELETE');
     }
   }
 
@@ -102,20 +102,28 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
 }
 
 /**
- * A service's own 4xx answer is passed on as it is (same code and message).
- * A call that timed out may or may not have been applied: 504, retry it (with
- * the same Idempotency-Key) to find out. Anything else (a 5xx, an unreachable
- * or failing sidecar, an open circuit) is a 503 with Retry-After.
+ * Why a call failed, as the member should hear it. A service's own 4xx, 503
+ * or 504 is passed on as it is. Otherwise a 503 ("nothing changed, retry
+ * later") only where no attempt can have reached the service: an open
+ * circuit, an app no sidecar knows, our own sidecar refusing the connection.
+ * Any other failure of a write (a timeout, a connection dropped mid-call,
+ * even one Dapr retried and then found refused) may have been applied: 504,
+ * retry the same request (with the same Idempotency-Key) to find out.
  */
-export function relayError(err: unknown, retryAfterSeconds: number): AppError {
+export function relayError(err: unknown, retryAfterSeconds: number, write: boolean): AppError {
   if (!(err instanceof DaprError)) return err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error', { cause: err });
   const body = (err.body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
   if (err.kind === 'app' && body?.code && body.message && err.status !== undefined) {
     if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
     if (err.status === 503 || err.status === 504) return new AppError(err.status, body.code, body.message, { retryAfterSeconds, cause: err });
   }
-  if (err.kind === 'timeout' || /deadline exceeded/i.test(JSON.stringify(err.body ?? ''))) {
-    return new AppError(504, 'SERVICE.TIMEOUT', 'the service did not answer in time; the request may have been applied: retry it to find out', { retryAfterSeconds, cause: err });
+  const detail = `${err.message} ${JSON.stringify(err.body ?? '')}`;
+  const neverSent = /circuit breaker is open|no host found|ECONNREFUSED/i.test(detail) && !/error invoking app channel/i.test(detail);
+  if (write && !neverSent) {
+    return new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the service did not confirm in time; the change may have been applied: retry the same request to find out', {
+      retryAfterSeconds,
+      cause: err,
+    });
   }
   return new AppError(503, 'SERVICE.UNAVAILABLE', 'the service is busy or unavailable, please retry shortly', { retryAfterSeconds, cause: err });
 }

@@ -203,3 +203,18 @@ test('with a JWKS URL, tokens of the identity provider (RS256) are accepted, oth
   const hs256 = await sign('erin');
   await t.throwsAsync(() => verify(hs256), { message: 'the token is not valid' }, 'an HS256 token is not accepted in JWKS mode');
 });
+
+test('a write that may have reached the service before failing is a 504 (outcome unknown), a read a 503', async (t) => {
+  const { call, fake } = await gateway(t);
+  const token = await sign('bob');
+  const dropped = () => {
+    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: error invoking app channel: EOF' }, 'dropped');
+  };
+  fake.handle('recipe POST recipes/:id/recommendations', dropped);
+  fake.handle('recipe GET recipes/:id', dropped);
+  const write = await call('POST', `/recipes/${recipeId}/recommendations`, { token });
+  t.is(write.status, 504);
+  t.is(write.body.error.code, 'SERVICE.OUTCOME_UNKNOWN');
+  t.truthy(write.headers.get('retry-after'));
+  t.is((await call('GET', `/recipes/${recipeId}`, { token })).status, 503);
+});
