@@ -102,7 +102,10 @@ async function readWriteModel(targets: CheckTargets) {
     const ledgers = new Map<string, Record<string, number>>();
     for (const row of rows) {
       const value = JSON.parse(row.value.toString('utf8'));
-      if (row.key.startsWith('myrecipe||recipe:')) recipes.set(value.recipeId, { memberId: value.memberId });
+      // A deleted recipe leaves a tombstone (deletedAt): not live.
+      if (row.key.startsWith('myrecipe||recipe:')) {
+        if (!value.deletedAt) recipes.set(value.recipeId, { memberId: value.memberId });
+      }
       else ledgers.set(value.memberId, value.points);
     }
     return { recipes, ledgers };

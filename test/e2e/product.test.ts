@@ -154,6 +154,13 @@ test('Idempotency-Key: a retried POST returns the first recipe; the key with ano
   const reused = await alice.post('/myrecipes', sampleRecipe('Something else'), { headers: { 'idempotency-key': key } });
   t.is(reused.status, 409);
   t.is(reused.body.error.code, 'IDEMPOTENCY.KEY_REUSED');
+  // Once its recipe is deleted, the key stays spent: it never brings the recipe back.
+  const other = randomUUID();
+  const { body } = await alice.post('/myrecipes', sampleRecipe('Short-lived'), { headers: { 'idempotency-key': other } });
+  await eventually(async () => (await alice.delete(`/myrecipes/${body.recipeId}`)).status === 200, { what: 'deleted' });
+  const spent = await alice.post('/myrecipes', sampleRecipe('Short-lived'), { headers: { 'idempotency-key': other } });
+  t.is(spent.status, 409);
+  t.is(spent.body.error.code, 'IDEMPOTENCY.KEY_USED');
   await eventually(async () => (await pageOf(alice)).recipes.length === 1, { what: 'one recipe on my page' });
   await new Promise((r) => setTimeout(r, 300));
   t.is((await pageOf(alice)).recipes.length, 1);

@@ -9,6 +9,25 @@ export interface Recipe extends NewRecipe {
   requestHash: string;
 }
 
+/**
+ * What stays of a deleted recipe: enough to refuse its Idempotency-Key and to
+ * ignore late events about it, none of its content.
+ */
+export interface DeletedRecipe {
+  recipeId: string;
+  memberId: string;
+  requestHash: string;
+  deletedAt: string;
+}
+
+export type StoredRecipe = Recipe | DeletedRecipe;
+
+export const isDeleted = (recipe: StoredRecipe): recipe is DeletedRecipe => 'deletedAt' in recipe;
+
+export function deleted(recipe: Recipe, deletedAt: string): DeletedRecipe {
+  return { recipeId: recipe.recipeId, memberId: recipe.memberId, requestHash: recipe.requestHash, deletedAt };
+}
+
 /** Points per live recipe, from Recommended events; a member's balance is their sum. */
 export interface Ledger {
   memberId: string;

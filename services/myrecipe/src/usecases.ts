@@ -12,7 +12,7 @@ import {
   type NewRecipe,
   type Recommended,
 } from '@recipe/shared';
-import { applyRecommendation, balanceOf, emptyLedger, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
+import { applyRecommendation, balanceOf, deleted, emptyLedger, isDeleted, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
 import type { MyRecipeStore } from './store.js';
 
 /** The recommendation service as myrecipe sees it (Dapr service invocation). */
@@ -41,8 +41,8 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
   async function loadOwn(memberId: string, recipeId: string) {
     const found = await store.getRecipe(recipeId);
     // Someone else's recipe is "not found" too: existence is not leaked.
-    if (!found || found.value.memberId !== memberId) throw recipeNotFound();
-    return found;
+    if (!found || isDeleted(found.value) || found.value.memberId !== memberId) throw recipeNotFound();
+    return { value: found.value, etag: found.etag };
   }
 
   /** The recipe an earlier request with the same Idempotency-Key created, if any. */
@@ -51,6 +51,11 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
     if (!existing) return undefined;
     if (existing.value.memberId !== candidate.memberId || existing.value.requestHash !== candidate.requestHash) {
       throw new AppError(409, 'IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used with a different recipe');
+    }
+    // The key maps to one recipe id for good: registering "again" would bring a
+    // deleted recipe back under an id the other services know as deleted.
+    if (isDeleted(existing.value)) {
+      throw new AppError(409, 'IDEMPOTENCY.KEY_USED', 'the recipe registered with this Idempotency-Key was deleted; use a new key to register it again');
     }
     return existing.value;
   }
@@ -104,14 +109,14 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
       await retryOnConflict(async () => {
         const firstAttempt = attempt++ === 0;
         const recipe = await store.getRecipe(recipeId);
-        // Gone on a later attempt: an earlier attempt committed (its answer
-        // was lost), or a concurrent DELETE by the same owner did. Done.
-        if (!recipe && !firstAttempt) return;
-        if (!recipe || recipe.value.memberId !== memberId) throw recipeNotFound();
+        // Deleted by the time of a later attempt: an earlier attempt committed
+        // (its answer was lost), or a concurrent DELETE by the same owner did.
+        if (recipe && isDeleted(recipe.value) && !firstAttempt) return;
+        if (!recipe || isDeleted(recipe.value) || recipe.value.memberId !== memberId) throw recipeNotFound();
         const ledger = await store.getLedger(memberId);
         const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
         await events.commit(
-          [store.ops.deleteRecipe(recipeId, recipe.etag), store.ops.putLedger(next, ledger?.etag)],
+          [store.ops.markDeleted(deleted(recipe.value, deletedAt), recipe.etag), store.ops.putLedger(next, ledger?.etag)],
           deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
         );
       });
@@ -122,7 +127,7 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
       }
       // The commit may have succeeded with only its answer lost. If that cannot
       // be told, keep the hold: a Deleted event confirms it, or it lapses.
-      const committed = await store.getRecipe(recipeId).then((r) => r === undefined, () => undefined);
+      const committed = await store.getRecipe(recipeId).then((r) => r !== undefined && isDeleted(r.value), () => undefined);
       if (committed === undefined) throw outcomeUnknown(retryAfterSeconds, err);
       if (committed) return { recipeId, pointsRevoked };
       await releaseHold();
@@ -135,7 +140,7 @@ export function createMyRecipes({ store, events, recommendations, clock, retryAf
   async function creditRecommendation(event: Recommended) {
     await retryOnConflict(async () => {
       const recipe = await store.getRecipe(event.recipeId);
-      if (!recipe || recipe.value.memberId !== event.authorId) return;
+      if (!recipe || isDeleted(recipe.value) || recipe.value.memberId !== event.authorId) return;
       const ledger = await store.getLedger(event.authorId);
       const next = applyRecommendation(ledger?.value ?? emptyLedger(event.authorId), event.recipeId, event.recipePoints);
       if (next) await store.saveLedger(next, ledger?.etag);

@@ -119,3 +119,16 @@ test('Recommended for a deleted recipe credits nothing', async (t) => {
   await myRecipes.onRecommended({ recipeId: created.recipeId, authorId: 'alice', recommenderId: 'bob', points: 1, recipePoints: 1, recommendedAt: '2026-01-01T00:00:01Z' });
   t.is((await myRecipes.balance('alice')).balance, 0);
 });
+
+test('a deleted recipe leaves a tombstone: its Idempotency-Key cannot bring it back, and nothing of its content stays', async (t) => {
+  const { fake, myRecipes } = setup();
+  const { recipe: created } = await myRecipes.register('alice', recipe, 'soup-1');
+  await myRecipes.remove('alice', created.recipeId);
+  const again = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'soup-1'));
+  t.like(again as AppError, { status: 409, code: 'IDEMPOTENCY.KEY_USED' });
+  const stored = fake.state.get(`store/recipe:${created.recipeId}`)!.value as Record<string, unknown>;
+  t.deepEqual(Object.keys(stored).sort(), ['deletedAt', 'memberId', 'recipeId', 'requestHash']);
+  await t.throwsAsync(() => myRecipes.get('alice', created.recipeId), { message: 'no such recipe' });
+  await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId), { message: 'no such recipe' });
+  t.like((await myRecipes.register('alice', recipe, 'soup-2')).recipe, { title: recipe.title });
+});
