@@ -137,16 +137,29 @@ export function signalProcess(p: Spawned, signal: NodeJS.Signals) {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on right now, never the same twice in this process
+ * (a port is free again the moment we close our probe, so two calls in a row
+ * could otherwise get the same number).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.unref();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port: assigned } = server.address() as net.AddressInfo;
+        server.close(() => resolve(assigned));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export function tail(file: string, lines = 40): string {
