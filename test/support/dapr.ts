@@ -107,6 +107,18 @@ export interface RunningService {
 
 /** An app and its real daprd sidecar, on free ports. */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
+  // Another test process may grab one of our free ports before we bind it:
+  // a start that fails on a taken port is tried again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServiceOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE|address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startServiceOnce(options: ServiceOptions): Promise<RunningService> {
   const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
   const { mesh } = options;
   const appLink = options.linkApp ? await startLink(appPort!) : undefined;
@@ -173,7 +185,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       });
     }
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${logs()}`);
+    const failure = new Error(`${(err as Error).message}\n${logs()}`);
+    await Promise.all([handle.app && stopProcess(handle.app, 'SIGKILL'), stopProcess(handle.daprd, 'SIGKILL')]);
+    await Promise.all([appLink?.close(), sidecarLink?.close()]);
+    throw failure;
   }
 
   return {
