@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startLink, type Link } from './link.js';
-import { currentRun, eventually, freePort, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
+import { StopWaiting, currentRun, eventually, freePort, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -173,10 +173,17 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
   const logs = () => `--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
 
   await Promise.all([startApp(), startSidecar()]);
+  // A process that died while starting (a taken port, a bad flag) fails the start at once.
+  const alive = async (check: () => Promise<boolean>) => {
+    for (const p of [handle.daprd, handle.app]) {
+      if (p && p.child.exitCode !== null) throw new StopWaiting(`${p.name} exited with ${p.child.exitCode} while starting`);
+    }
+    return check();
+  };
   try {
-    await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
+    await eventually(() => alive(() => httpOk(`${daprUrl}/v1.0/healthz`)), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
     if (withApp) {
-      await eventually(() => httpOk(`${appUrl}/readyz`), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
+      await eventually(() => alive(() => httpOk(`${appUrl}/readyz`)), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
       // The sidecar is ready before its first app health probe: until then it
       // refuses calls ("app is not in a healthy state"). Wait for the channel.
       await eventually(() => httpOk(`${daprUrl}/v1.0/invoke/${options.appId}/method/healthz`, { 'dapr-api-token': mesh.daprApiToken }), {

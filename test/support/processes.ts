@@ -170,6 +170,9 @@ export function tail(file: string, lines = 40): string {
   }
 }
 
+/** Thrown inside an `eventually` check: no point waiting any longer. */
+export class StopWaiting extends Error {}
+
 /** Polls until `check` passes (returns truthy without throwing) or the time is up. */
 export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -180,6 +183,7 @@ export async function eventually<T>(check: () => Promise<T>, { timeoutMs = 15_00
       if (result) return result as NonNullable<T>;
       last = new Error(`${what}: not yet`);
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${(last as Error)?.message ?? last}`);
