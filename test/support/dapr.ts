@@ -185,9 +185,9 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     if (withApp) {
       await eventually(() => alive(() => httpOk(`${appUrl}/readyz`)), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
       // The sidecar is ready before its first app health probe: until then it
-      // refuses calls ("app is not in a healthy state"). Wait for the channel.
-      await eventually(() => httpOk(`${daprUrl}/v1.0/invoke/${options.appId}/method/healthz`, { 'dapr-api-token': mesh.daprApiToken }), {
-        what: `${options.appId} reachable through its sidecar`,
+      // refuses calls ("app is not in a healthy state"). Wait for its verdict.
+      await eventually(() => alive(async () => readFileSync(handle.daprd.logFile, 'utf8').includes('App entered healthy status')), {
+        what: `${options.appId} healthy in its sidecar's eyes`,
         timeoutMs: 30_000,
       });
     }
