@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startLink, type Link } from './link.js';
-import { StopWaiting, currentRun, eventually, freePort, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
+import { StopWaiting, currentRun, eventually, freePort, logOf, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,7 +53,17 @@ export async function renderResources(label: string, overrides: ComponentOverrid
     writeFileSync(path.join(dir, path.basename(file)), docs.map((d) => stringify(d)).join('---\n'));
   }
   const config = parseAllDocuments(readFileSync(path.join(ROOT, 'dapr/config.yaml'), 'utf8'))[0]!.toJS();
-  config.spec.nameResolution = { component: 'sqlite', configuration: { connectionString: path.join(run.dir, `names-${label}.db`) } };
+  // Name resolution through one SQLite file per system (mDNS needs multicast,
+  // which a loopback-only sandbox may not have). Sidecars starting together
+  // run the resolver's migrations at once: a generous busy timeout keeps them
+  // from failing with SQLITE_BUSY. Its garbage collector is off: in
+  // components-contrib 1.18 it deletes the rows *younger* than updateInterval
+  // (`<` where `>` is meant), so after its first run every live sidecar loses
+  // its registration and exits ("Host registration lost").
+  config.spec.nameResolution = {
+    component: 'sqlite',
+    configuration: { connectionString: path.join(run.dir, `names-${label}.db`), busyTimeout: '10s', cleanupInterval: '0s' },
+  };
   Object.assign(config.spec, configOverrides);
   const configFile = path.join(run.dir, `config-${label}.yaml`);
   writeFileSync(configFile, stringify(config));
@@ -72,6 +82,8 @@ export interface Mesh {
 
 export interface ServiceOptions {
   appId: string;
+  /** Names this instance's processes and logs (several replicas share one app id). */
+  instance?: string;
   /** Directory under services/ holding the built app; none: a sidecar alone. */
   service?: string;
   mesh: Mesh;
@@ -86,6 +98,8 @@ export interface ServiceOptions {
 
 export interface RunningService {
   appId: string;
+  /** Unique name of this instance (its logs are <instance>-app.log, <instance>-daprd.log). */
+  instance: string;
   appPort: number;
   daprHttpPort: number;
   /** The sidecar's Prometheus metrics port. */
@@ -105,6 +119,9 @@ export interface RunningService {
   logs(): string;
 }
 
+/** A start that failed on something outside the app: a taken port, a name resolver that could not initialise. */
+const RETRYABLE_START = /EADDRINUSE|address already in use|name resolution failed/;
+
 /** An app and its real daprd sidecar, on free ports. */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   // Another test process may grab one of our free ports before we bind it:
@@ -113,7 +130,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     try {
       return await startServiceOnce(options);
     } catch (err) {
-      if (attempt >= 3 || !/EADDRINUSE|address already in use/.test((err as Error).message)) throw err;
+      if (attempt >= 3 || !RETRYABLE_START.test((err as Error).message)) throw err;
     }
   }
 }
@@ -143,6 +160,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     ...options.daprdEnv,
   };
   const withApp = options.service !== undefined;
+  const instance = options.instance ?? options.appId;
   const daprdArgs = [
     '--app-id', options.appId,
     ...(withApp ? ['--app-port', String(appLink?.port ?? appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz', '--app-health-probe-interval', '1', '--app-health-threshold', '2'] : []),
@@ -163,10 +181,10 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
 
   const handle = {} as { app?: Spawned; daprd: Spawned };
   const startApp = async () => {
-    if (withApp) handle.app = await spawnTracked(`${options.appId}-app`, process.execPath, [path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
+    if (withApp) handle.app = await spawnTracked(`${instance}-app`, process.execPath, [path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
   };
   const startSidecar = async () => {
-    handle.daprd = await spawnTracked(`${options.appId}-daprd`, daprBin(), daprdArgs, daprdEnv);
+    handle.daprd = await spawnTracked(`${instance}-daprd`, daprBin(), daprdArgs, daprdEnv);
   };
   const appUrl = `http://127.0.0.1:${appPort}`;
   const daprUrl = `http://127.0.0.1:${daprHttpPort}`;
@@ -182,11 +200,12 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
   };
   try {
     await eventually(() => alive(() => httpOk(`${daprUrl}/v1.0/healthz`)), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
+    await nameRegistered(handle.daprd);
     if (withApp) {
       await eventually(() => alive(() => httpOk(`${appUrl}/readyz`)), { what: `${options.appId} app ready`, timeoutMs: 30_000 });
       // The sidecar is ready before its first app health probe: until then it
       // refuses calls ("app is not in a healthy state"). Wait for its verdict.
-      await eventually(() => alive(async () => readFileSync(handle.daprd.logFile, 'utf8').includes('App entered healthy status')), {
+      await eventually(() => alive(async () => logOf(handle.daprd).includes('App entered healthy status')), {
         what: `${options.appId} healthy in its sidecar's eyes`,
         timeoutMs: 30_000,
       });
@@ -200,6 +219,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
 
   return {
     appId: options.appId,
+    instance,
     appPort,
     daprHttpPort,
     metricsPort,
@@ -219,6 +239,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     startSidecar: async () => {
       await startSidecar();
       await eventually(() => httpOk(`${daprUrl}/v1.0/healthz`), { what: `${options.appId} sidecar restarted`, timeoutMs: 60_000 });
+      await nameRegistered(handle.daprd);
     },
     stopSidecar: (signal = 'SIGTERM') => stopProcess(handle.daprd, signal),
     signalApp: (signal) => handle.app && signalProcess(handle.app, signal),
@@ -230,6 +251,20 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     },
     logs,
   } as RunningService;
+}
+
+/**
+ * A sidecar whose name resolver failed to initialise still reports healthy,
+ * but no other sidecar can find it ("no host found"). A start is complete only
+ * once it has registered its address; a failure fails the start (retried).
+ */
+async function nameRegistered(daprd: Spawned): Promise<void> {
+  await eventually(async () => {
+    const log = logOf(daprd);
+    const failure = /.*INIT_COMPONENT_FAILURE.*nr \(.*/.exec(log);
+    if (failure) throw new StopWaiting(`name resolution failed: ${failure[0].slice(0, 400)}`);
+    return log.includes('Initialized name resolution to');
+  }, { what: `${daprd.name} registered with name resolution`, timeoutMs: 30_000 });
 }
 
 async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {

@@ -98,13 +98,25 @@ export interface Spawned {
   name: string;
   child: ChildProcess;
   logFile: string;
+  /** Where this process's output starts in its log file (a restarted process appends). */
+  logOffset: number;
   exited: Promise<number | null>;
+}
+
+/** What this process wrote to its log so far (not what an earlier process of the same name wrote). */
+export function logOf(p: Spawned): string {
+  try {
+    return readFileSync(p.logFile).subarray(p.logOffset).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Starts a process in its own process group, logging to the run directory. */
 export async function spawnTracked(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Spawned> {
   const run = await currentRun();
   const logFile = path.join(run.dir, `${name}.log`);
+  const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(command, args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log, { end: false });
@@ -118,7 +130,7 @@ export async function spawnTracked(name: string, command: string, args: string[]
     });
     child.once('error', () => resolve(-1));
   });
-  return { name, child, logFile, exited };
+  return { name, child, logFile, logOffset, exited };
 }
 
 export async function stopProcess(p: Spawned, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5_000): Promise<void> {

@@ -21,6 +21,8 @@ export interface BackingOptions {
  * them, a private Sentry for mTLS, and fresh API tokens.
  */
 export interface Backing {
+  /** Names this system's processes and logs. */
+  label: string;
   redis: RedisServer;
   /** The recipe store's Redis: `redis` unless separateRecipeRedis. */
   recipeRedis: RedisServer;
@@ -56,6 +58,7 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
   );
   const token = () => randomBytes(24).toString('hex');
   return {
+    label,
     redis,
     recipeRedis,
     db,
@@ -73,6 +76,8 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
 
 export interface AppOptions {
   env?: Record<string, string>;
+  /** Which replica of the app this is (names its logs); 0 for the first. */
+  replica?: number;
   linkApp?: boolean;
   linkSidecar?: boolean;
   daprdArgs?: string[];
@@ -91,7 +96,8 @@ export function startApp(backing: Backing, appId: AppId, env: Record<string, str
     mypage: { env: { DATABASE_URL: backing.db.url } },
   };
   const { env: appEnv, daprdEnv } = perApp[appId];
-  return startService({ appId, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv, ...options });
+  const { replica = 0, ...rest } = options;
+  return startService({ appId, instance: `${backing.label}-${appId}-${replica}`, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv, ...rest });
 }
 
 /**
@@ -99,13 +105,16 @@ export function startApp(backing: Backing, appId: AppId, env: Record<string, str
  * events "as" their owner, since topic scopes let only the owner publish.
  */
 export function startSidecarOnly(backing: Backing, appId: AppId): Promise<RunningService> {
-  return startService({ appId, mesh: backing.mesh });
+  return startService({ appId, instance: `${backing.label}-${appId}-sidecar-only-${++sidecarsOnly}`, mesh: backing.mesh });
 }
+let sidecarsOnly = 0;
 
 export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = {}) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
 
 export interface SystemOptions extends BackingOptions {
+  /** Replicas of every app (each its own app and daprd under the same app id); 1 unless set. */
+  replicas?: number;
   /** Extra environment per app (e.g. POINT for recipe). */
   env?: Partial<Record<AppId, Record<string, string>>>;
   /** Per-app harness options (faulty links, extra daprd flags). */
@@ -113,27 +122,62 @@ export interface SystemOptions extends BackingOptions {
 }
 
 export interface System {
+  /** The first gateway replica. */
   gatewayUrl: string;
+  /** Every gateway replica, in replica order. */
+  gatewayUrls: string[];
+  /** The first replica of each app. */
   services: Record<AppId, RunningService>;
+  /** Every replica of each app, in replica order (replicas may be replaced: see startReplica). */
+  replicas: Record<AppId, RunningService[]>;
+  /** Starts one more replica of an app (e.g. to replace one in a rolling restart). */
+  startReplica(appId: AppId): Promise<RunningService>;
   backing: Backing;
   token(memberId: string, options?: { expiresIn?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** The whole product: four apps with their real sidecars on throwaway backing services. */
+export const APP_IDS: readonly AppId[] = ['myrecipe', 'recipe', 'mypage', 'gateway'];
+
+/**
+ * The whole product: every app with its real sidecar, `replicas` times, on
+ * throwaway backing services. Replicas of one app share its app id, so name
+ * resolution spreads the calls (and the broker the deliveries) across them.
+ */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const backing = await startBacking(options);
-  const [myrecipe, recipe, mypage, gateway] = await Promise.all(
-    (['myrecipe', 'recipe', 'mypage', 'gateway'] as const).map((appId) => startApp(backing, appId, options.env?.[appId], options.apps?.[appId])),
-  );
-  const services = { gateway: gateway!, myrecipe: myrecipe!, recipe: recipe!, mypage: mypage! };
+  const count = options.replicas ?? 1;
+  const started = new Map<AppId, number>(APP_IDS.map((id) => [id, 0]));
+  const replicas = Object.fromEntries(APP_IDS.map((id) => [id, [] as RunningService[]])) as Record<AppId, RunningService[]>;
+  const startReplica = async (appId: AppId) => {
+    const replica = started.get(appId)!;
+    started.set(appId, replica + 1);
+    const service = await startApp(backing, appId, options.env?.[appId], { ...options.apps?.[appId], replica });
+    replicas[appId].push(service);
+    return service;
+  };
+  try {
+    await Promise.all(APP_IDS.flatMap((appId) => Array.from({ length: count }, () => startReplica(appId))));
+  } catch (err) {
+    await Promise.all(Object.values(replicas).flat().map((s) => s.stop()));
+    await backing.stop();
+    throw err;
+  }
+  for (const appId of APP_IDS) replicas[appId].sort((a, b) => a.instance.localeCompare(b.instance));
   return {
-    gatewayUrl: gateway!.appUrl,
-    services,
+    gatewayUrl: replicas.gateway[0]!.appUrl,
+    get gatewayUrls() {
+      return replicas.gateway.map((g) => g.appUrl);
+    },
+    get services() {
+      return Object.fromEntries(APP_IDS.map((id) => [id, replicas[id][0]!])) as Record<AppId, RunningService>;
+    },
+    replicas,
+    startReplica,
     backing,
     token: (memberId, tokenOptions) => signToken(backing.signingKey, memberId, tokenOptions),
     async stop() {
-      await Promise.all(Object.values(services).map((s) => s.stop()));
+      await Promise.all(Object.values(replicas).flat().map((s) => s.stop()));
       await backing.stop();
     },
   };
