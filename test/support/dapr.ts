@@ -62,7 +62,7 @@ export async function renderResources(label: string, overrides: ComponentOverrid
   // its registration and exits ("Host registration lost").
   config.spec.nameResolution = {
     component: 'sqlite',
-    configuration: { connectionString: path.join(run.dir, `names-${label}.db`), busyTimeout: '10s', cleanupInterval: '0s' },
+    configuration: { connectionString: path.join(run.dir, `names-${label}.db`), busyTimeout: '10s', cleanupInterval: '0s', updateInterval: '2s' },
   };
   Object.assign(config.spec, configOverrides);
   const configFile = path.join(run.dir, `config-${label}.yaml`);

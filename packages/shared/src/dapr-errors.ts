@@ -11,9 +11,16 @@ export class DaprError extends Error {
     readonly status: number | undefined,
     readonly body: unknown,
     message: string,
+    /** The callee's Retry-After, when it sent one. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'DaprError';
+  }
+
+  /** The error text Dapr gave, for classifying it: its message and body. */
+  get detail(): string {
+    return `${this.message} ${JSON.stringify(this.body ?? '')}`;
   }
 
   /** An ETag mismatch or first-write collision: re-read and try again. */
@@ -47,6 +54,48 @@ export function toDaprError(what: string, err: unknown): DaprError {
   const code = (err as { code?: string }).code;
   return new DaprError('unreachable', undefined, undefined, `${what}: ${code ?? ''} ${truncate(message)}`.trim());
 }
+
+/**
+ * Dapr's refusals of a service invocation that cannot have reached the
+ * callee app: a circuit breaker that is open (or half-open and already
+ * trying a call), no sidecar registered for the app id, an app its sidecar
+ * knows to be unhealthy, or a connection to the app that was never made.
+ * Dapr reports them all as 500 ERR_DIRECT_INVOKE; only the text tells them
+ * apart (gobreaker's ErrOpenState/ErrTooManyRequests, the resolvers' "no
+ * host", daprd's ErrAppUnhealthy/ErrChannelNotFound, Go's dial error).
+ */
+const NOT_SENT = [
+  /circuit breaker is open/,
+  /too many requests/,
+  /no host found/,
+  /couldn't find service/,
+  /app is not in a healthy state/,
+  /app channel is not initialized/,
+  /dial tcp [^"]*connection refused/,
+];
+const BREAKER = /circuit breaker is open|too many requests/;
+
+/**
+ * How a failed service invocation ended, as far as the caller can know:
+ * 'answered' (the callee app answered non-2xx: its answer stands),
+ * 'not-sent' (refused before the app could see it: nothing was attempted),
+ * or 'unknown' (a timeout, a connection lost mid-call: it may have been applied).
+ */
+export type InvocationOutcome = 'answered' | 'not-sent' | 'unknown';
+
+export function invocationOutcome(err: unknown): InvocationOutcome {
+  if (!(err instanceof DaprError)) return 'unknown';
+  if (err.kind === 'app') return 'answered';
+  // Our own sidecar refused the connection: nothing left this process.
+  if (err.kind === 'unreachable' && /ECONNREFUSED/.test(err.message)) return 'not-sent';
+  // Access control denies before the callee app is reached.
+  if (err.kind === 'dapr' && err.status === 403) return 'not-sent';
+  if (err.kind === 'dapr' && NOT_SENT.some((re) => re.test(err.detail))) return 'not-sent';
+  return 'unknown';
+}
+
+/** A refusal by one of Dapr's circuit breakers (open, or half-open with its trial call out). */
+export const isBreakerRefusal = (err: unknown): boolean => err instanceof DaprError && err.kind === 'dapr' && BREAKER.test(err.detail);
 
 function parseJson(text: string | undefined): unknown {
   if (!text) return undefined;

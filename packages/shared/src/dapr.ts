@@ -1,4 +1,4 @@
-import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel, StateConcurrencyEnum, type LoggerService } from '@dapr/dapr';
+import { CommunicationProtocolEnum, DaprClient, LogLevel, StateConcurrencyEnum, type LoggerService } from '@dapr/dapr';
 import { DaprError, toDaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
 import { currentTrace } from './trace.js';
@@ -64,11 +64,34 @@ export function createSidecar(options: SidecarOptions): Sidecar {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const call = <T>(what: string, fn: () => Promise<T>) => withTimeout(what, timeoutMs, fn().catch((err) => Promise.reject(toDaprError(what, err))));
 
+  const daprUrl = `http://${options.host}:${options.httpPort}`;
+  const tokenHeader: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
+
   return {
-    invoke: <T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) =>
-      call(`invoke ${appId} ${httpMethod} /${method}`, () =>
-        client.invoker.invoke(appId, method, httpMethod as HttpMethod, body as object | undefined, { headers: { ...traceHeaders(), ...headers } }) as Promise<T>,
-      ),
+    // Service invocation over plain fetch (kept-alive connections): the SDK
+    // drops the callee's headers (Retry-After) from its errors.
+    invoke: async <T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) => {
+      const what = `invoke ${appId} ${httpMethod} /${method}`;
+      let res: Response;
+      try {
+        res = await fetch(`${daprUrl}/v1.0/invoke/${appId}/method/${method}`, {
+          method: httpMethod,
+          headers: { ...tokenHeader, ...traceHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        if ((err as Error).name === 'TimeoutError') throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
+        throw new DaprError('unreachable', undefined, undefined, `${what}: ${cause?.code ?? ''} ${(err as Error).message}`.trim());
+      }
+      const text = await res.text();
+      const parsed = parseBody(text);
+      if (res.ok) return parsed as T;
+      const fromApp = typeof parsed === 'object' && parsed !== null && 'error' in parsed;
+      const retryAfter = Number(res.headers.get('retry-after'));
+      throw new DaprError(fromApp ? 'app' : 'dapr', res.status, parsed, `${what}: ${res.status} ${text.slice(0, 300)}`, retryAfter > 0 ? retryAfter : undefined);
+    },
 
     publish: (pubsub, topic, data, { id, metadata = {} } = {}) =>
       call(`publish ${topic}`, async () => {
@@ -131,6 +154,21 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     },
   };
 }
+
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Guards a write: with the ETag that was read (fails if anyone wrote since),
+ * or, when the key was absent, as a first write (fails if anyone created it).
+ */
+export const writeGuard = (etag: string | undefined): WriteOptions => (etag ? { etag } : { firstWrite: true });
 
 function toKeyValue(key: string, value: unknown, { etag, firstWrite, metadata }: WriteOptions) {
   return {

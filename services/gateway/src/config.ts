@@ -16,6 +16,9 @@ const schema = baseConfigSchema
     JWT_AUDIENCE: z.string().min(1).optional(),
     /** Registrations in flight per replica before the gateway answers 503 "register again in a moment". */
     REGISTRATION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(64),
+    /** Registration failures in a row (myrecipe's, never a member's 4xx) that open the registration circuit, and for how long. */
+    REGISTRATION_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+    REGISTRATION_BREAKER_OPEN_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
     /** Per-member limit shared by all replicas through Redis; unset URL: no limit. */
     RATE_LIMIT_REDIS_URL: z.string().url().optional(),
     RATE_LIMIT_PER_WINDOW: z.coerce.number().int().min(1).default(300),

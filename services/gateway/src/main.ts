@@ -24,6 +24,7 @@ const app = createApp({
   auth,
   rateLimiter,
   registrationMaxInFlight: config.REGISTRATION_MAX_IN_FLIGHT,
+  registrationBreaker: { failures: config.REGISTRATION_BREAKER_FAILURES, openSeconds: config.REGISTRATION_BREAKER_OPEN_SECONDS },
   apps: { myrecipe: config.MYRECIPE_APP_ID, recipe: config.RECIPE_APP_ID, mypage: config.MYPAGE_APP_ID },
   log,
   bodyLimitBytes: config.BODY_LIMIT_BYTES,

@@ -4,6 +4,8 @@ import {
   AppError,
   DaprError,
   IDEMPOTENCY_HEADER,
+  invocationOutcome,
+  isBreakerRefusal,
   MEMBER_HEADER,
   catalogueQuerySchema,
   idempotencyKeySchema,
@@ -14,6 +16,7 @@ import {
   type Sidecar,
 } from '@recipe/shared';
 import type { Context, Middleware, Next } from 'koa';
+import { verdictOf, type Breaker } from './breaker.js';
 
 export interface Upstreams {
   myrecipe: string;
@@ -29,8 +32,13 @@ export interface RouteDeps {
   rateLimit?: Middleware;
   /** Bulkhead for registrations. */
   registrationLimit: Middleware;
+  /** Turns registrations away at once while myrecipe keeps failing them. */
+  registrationBreaker: Breaker;
   retryAfterSeconds: number;
 }
+
+/** Pauses between tries of a call Dapr refused before sending it: 2.5 s in all, longer than name resolution keeps a dead sidecar (2 s). */
+const RETRY_PAUSES_MS = [100, 200, 400, 800, 1_000];
 
 export const REGISTRATION_BUSY = 'registration is busy right now; please register again in a moment';
 
@@ -38,15 +46,26 @@ export const REGISTRATION_BUSY = 'registration is busy right now; please registe
  * The public API. Every route authenticates, validates what it puts into a
  * path, and calls one service through Dapr with the member id in a header.
  */
-export function routes({ sidecar, apps, authenticate, rateLimit, registrationLimit, retryAfterSeconds }: RouteDeps): Router {
+export function routes({ sidecar, apps, authenticate, rateLimit, registrationLimit, registrationBreaker, retryAfterSeconds }: RouteDeps): Router {
   const router = new Router();
   const recipeIdOf = (ctx: Context) => parseInput(recipeIdSchema, ctx.params.recipeId, 'recipe id');
 
+  /**
+   * One call through Dapr. A call Dapr refused before it could reach the app
+   * (a replica that just went away and is still in name resolution, say) is
+   * made again, a few times over a little longer than a dead replica stays
+   * resolvable: that is always safe. Dapr itself does not retry (see
+   * components/resiliency-gateway.yaml).
+   */
   async function call(ctx: Context, appId: string, method: string, options: InvokeOptions = {}) {
-    try {
-      return await sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } });
-    } catch (err) {
-      throw relayError(err, retryAfterSeconds, options.method === 'POST' || options.method === 'DELETE');
+    const write = options.method === 'POST' || options.method === 'DELETE';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } });
+      } catch (err) {
+        if (attempt >= RETRY_PAUSES_MS.length || invocationOutcome(err) !== 'not-sent' || isBreakerRefusal(err)) throw relayError(err, retryAfterSeconds, write);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSES_MS[attempt]));
+      }
     }
   }
 
@@ -59,11 +78,14 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
     // resiliency policy then finds the recipe instead of creating another.
     const clientKey = ctx.get(IDEMPOTENCY_HEADER);
     const key = clientKey ? parseInput(idempotencyKeySchema, clientKey, 'Idempotency-Key') : `gateway-${randomUUID()}`;
+    const report = registrationBreaker.admit();
     try {
       ctx.body = await call(ctx, apps.myrecipe, 'myrecipes', { method: 'POST', body: recipe, headers: { [IDEMPOTENCY_HEADER]: key } });
+      report('success');
     } catch (err) {
+      report(verdictOf(err));
       if (err instanceof AppError && err.status === 503 && err.code === 'SERVICE.UNAVAILABLE') {
-        throw new AppError(503, 'SERVICE.OVERLOADED', REGISTRATION_BUSY, { retryAfterSeconds, cause: err });
+        throw new AppError(503, 'SERVICE.OVERLOADED', REGISTRATION_BUSY, { retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds, cause: err });
       }
       throw err;
     }
@@ -103,23 +125,21 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
 
 /**
  * Why a call failed, as the member should hear it. A service's own 4xx, 503
- * or 504 is passed on as it is. Otherwise a 503 ("nothing changed, retry
- * later") only where no attempt can have reached the service: an open
- * circuit, an app no sidecar knows, our own sidecar refusing the connection.
- * Any other failure of a write (a timeout, a connection dropped mid-call,
- * even one Dapr retried and then found refused) may have been applied: 504,
- * retry the same request (with the same Idempotency-Key) to find out.
+ * or 504 is passed on as it is (with its Retry-After). Otherwise a 503
+ * ("nothing changed, retry later") only where no attempt can have reached the
+ * service (see invocationOutcome). Any other failure of a write (a timeout, a
+ * connection dropped mid-call) may have been applied: 504, retry the same
+ * request (with the same Idempotency-Key) to find out.
  */
 export function relayError(err: unknown, retryAfterSeconds: number, write: boolean): AppError {
   if (!(err instanceof DaprError)) return err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error', { cause: err });
   const body = (err.body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-  if (err.kind === 'app' && body?.code && body.message && err.status !== undefined) {
+  const outcome = invocationOutcome(err);
+  if (outcome === 'answered' && body?.code && body.message && err.status !== undefined) {
     if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
-    if (err.status === 503 || err.status === 504) return new AppError(err.status, body.code, body.message, { retryAfterSeconds, cause: err });
+    if (err.status === 503 || err.status === 504) return new AppError(err.status, body.code, body.message, { retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds, cause: err });
   }
-  const detail = `${err.message} ${JSON.stringify(err.body ?? '')}`;
-  const neverSent = /circuit breaker is open|no host found|ECONNREFUSED/i.test(detail) && !/error invoking app channel/i.test(detail);
-  if (write && !neverSent) {
+  if (write && outcome !== 'not-sent') {
     return new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the service did not confirm in time; the change may have been applied: retry the same request to find out', {
       retryAfterSeconds,
       cause: err,

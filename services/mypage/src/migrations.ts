@@ -36,6 +36,21 @@ const migrations: Migration[] = [
       await db.schema.dropTable('recipes');
     },
   },
+  {
+    // Every update is idempotent by itself now (see createReadModel): the
+    // table of processed event ids, which only grew, is not needed.
+    name: '002_drop_processed_events',
+    async up(db) {
+      await db.schema.dropTableIfExists('processed_events');
+    },
+    async down(db) {
+      await db.schema.createTable('processed_events', (t) => {
+        t.text('event_id').primary();
+        t.text('topic').notNullable();
+        t.timestamp('processed_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+      });
+    },
+  },
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

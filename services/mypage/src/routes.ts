@@ -28,9 +28,8 @@ export function routes({ readModel, log }: RouteDeps): Router {
     ctx.body = (await readModel.allRecipes(after, limit)).map(auditRow);
   });
 
-  // The envelope's id is the event id: Registered:<recipe>, Recommended:<recipe>:<member>, Deleted:<recipe>.
-  router.post('/events/registered', topicHandler(registeredSchema, (e) => readModel.onRegistered(e.id, e.data), log));
-  router.post('/events/recommended', topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.id, e.data), log));
-  router.post('/events/deleted', topicHandler(deletedSchema, (e) => readModel.onDeleted(e.id, e.data), log));
+  router.post('/events/registered', topicHandler(registeredSchema, (e) => readModel.onRegistered(e.data), log));
+  router.post('/events/recommended', topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.data), log));
+  router.post('/events/deleted', topicHandler(deletedSchema, (e) => readModel.onDeleted(e.data), log));
   return router;
 }

@@ -21,67 +21,67 @@ export function connect(url: string, schema: string, poolMax: number): Knex {
   });
 }
 
+/** Any number, the same in every replica: the advisory lock migrations are run under. */
+const MIGRATION_LOCK = 727_171_001;
+
 /**
- * Brings the schema up to date. Replicas starting together take turns on
- * knex's migration lock: the ones that find it taken wait and try again.
+ * Brings the schema up to date. Replicas starting at the same moment on an
+ * empty database take turns on a PostgreSQL advisory lock, held for the
+ * whole migration, schema creation included (two concurrent CREATE SCHEMA IF
+ * NOT EXISTS, or knex creating its migration tables twice, can fail with a
+ * unique violation).
  */
-export async function migrate(db: Knex, schema: string, log: Logger, attempts = 30): Promise<void> {
-  await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db.migrate.latest({ migrationSource, schemaName: schema, tableName: 'knex_migrations' });
-      return;
-    } catch (err) {
-      if (!/already locked/i.test((err as Error).message) || attempt >= attempts) throw err;
-      log.info({ attempt }, 'another replica is migrating; waiting');
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+export async function migrate(db: Knex, schema: string, log: Logger): Promise<void> {
+  const connection = await db.client.acquireConnection();
+  try {
+    const locked = await db.raw('SELECT pg_try_advisory_lock(?) AS locked', [MIGRATION_LOCK]).connection(connection);
+    if (!locked.rows[0].locked) {
+      log.info('another replica is migrating; waiting for it');
+      await db.raw('SELECT pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(connection);
     }
+    try {
+      await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]).connection(connection);
+      await db.migrate.latest({ migrationSource, schemaName: schema, tableName: 'knex_migrations' });
+    } finally {
+      await db.raw('SELECT pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(connection);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
   }
 }
 
 /**
- * The read model. Every event is applied at most once (processed_events, in
- * the same transaction), and every update is order-independent: Recommended
- * carries the recipe's total so points only ever take the maximum, a
- * Registered never undoes a Deleted, and any event may create the row.
+ * The read model. Every update is idempotent and order-independent, so the
+ * model converges to the same rows whatever the order and duplication of
+ * deliveries: Recommended carries the recipe's total right after it, so
+ * points only ever take the maximum; a Registered fills in a row once and
+ * never undoes a Deleted; a Deleted is kept once it came; any event may
+ * create the row.
  */
 export function createReadModel(db: Knex) {
-  async function once(eventId: string, topic: string, apply: (trx: Knex.Transaction) => Promise<void>): Promise<boolean> {
-    return db.transaction(async (trx) => {
-      const inserted = await trx('processed_events').insert({ event_id: eventId, topic }).onConflict('event_id').ignore().returning('event_id');
-      if (inserted.length === 0) return false;
-      await apply(trx);
-      return true;
-    });
-  }
-
   return {
-    onRegistered: (eventId: string, e: Registered) =>
-      once(eventId, 'Registered', (trx) =>
-        trx.raw(
-          `INSERT INTO recipes (recipe_id, member_id, title, registered_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (recipe_id) DO UPDATE SET title = EXCLUDED.title, registered_at = EXCLUDED.registered_at, updated_at = now()
-           WHERE recipes.title IS NULL`,
-          [e.recipeId, e.memberId, e.title, e.registeredAt],
-        ),
+    onRegistered: (e: Registered) =>
+      db.raw(
+        `INSERT INTO recipes (recipe_id, member_id, title, registered_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (recipe_id) DO UPDATE SET title = EXCLUDED.title, registered_at = EXCLUDED.registered_at, updated_at = now()
+         WHERE recipes.title IS NULL`,
+        [e.recipeId, e.memberId, e.title, e.registeredAt],
       ),
 
-    onRecommended: (eventId: string, e: Recommended) =>
-      once(eventId, 'Recommended', (trx) =>
-        trx.raw(
-          `INSERT INTO recipes (recipe_id, member_id, points) VALUES (?, ?, ?)
-           ON CONFLICT (recipe_id) DO UPDATE SET points = GREATEST(recipes.points, EXCLUDED.points), updated_at = now()`,
-          [e.recipeId, e.authorId, e.recipePoints],
-        ),
+    onRecommended: (e: Recommended) =>
+      db.raw(
+        `INSERT INTO recipes (recipe_id, member_id, points) VALUES (?, ?, ?)
+         ON CONFLICT (recipe_id) DO UPDATE SET points = EXCLUDED.points, updated_at = now()
+         WHERE recipes.points < EXCLUDED.points`,
+        [e.recipeId, e.authorId, e.recipePoints],
       ),
 
-    onDeleted: (eventId: string, e: Deleted) =>
-      once(eventId, 'Deleted', (trx) =>
-        trx.raw(
-          `INSERT INTO recipes (recipe_id, member_id, deleted_at) VALUES (?, ?, ?)
-           ON CONFLICT (recipe_id) DO UPDATE SET deleted_at = COALESCE(recipes.deleted_at, EXCLUDED.deleted_at), updated_at = now()`,
-          [e.recipeId, e.memberId, e.deletedAt],
-        ),
+    onDeleted: (e: Deleted) =>
+      db.raw(
+        `INSERT INTO recipes (recipe_id, member_id, deleted_at) VALUES (?, ?, ?)
+         ON CONFLICT (recipe_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, updated_at = now()
+         WHERE recipes.deleted_at IS NULL`,
+        [e.recipeId, e.memberId, e.deletedAt],
       ),
 
     /**

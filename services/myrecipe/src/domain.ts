@@ -7,26 +7,65 @@ export interface Recipe extends NewRecipe {
   registeredAt: string;
   /** Fingerprint of the request, to tell a retried POST from a reused Idempotency-Key. */
   requestHash: string;
+  /**
+   * Delete attempts that were fenced off: they will never commit (their
+   * transaction is guarded by this record's ETag, which the fence changed,
+   * and a later try of theirs finds its id here).
+   */
+  abortedDeletions?: string[];
 }
 
 /**
- * What stays of a deleted recipe: enough to refuse its Idempotency-Key and to
- * ignore late events about it, none of its content.
+ * What stays of a deleted recipe: enough to refuse its Idempotency-Key, to
+ * ignore late events about it and to answer a retried DELETE the same way
+ * (which attempt deleted it, the points it took back), none of its content.
  */
 export interface DeletedRecipe {
   recipeId: string;
   memberId: string;
   requestHash: string;
   deletedAt: string;
+  /** The delete attempt that committed (absent in tombstones written before attempts had ids). */
+  deletion?: string;
+  pointsRevoked?: number;
 }
 
-export type StoredRecipe = Recipe | DeletedRecipe;
+/**
+ * A registration that was given up: its outbox intent found no recipe after
+ * the settle time, so the relay put this here to make sure the attempt's
+ * insert (a first write) can never land. A retry with the same
+ * Idempotency-Key registers over it.
+ */
+export interface VoidRecipe {
+  recipeId: string;
+  memberId: string;
+  voidedAt: string;
+  voided: string;
+}
+
+export type StoredRecipe = Recipe | DeletedRecipe | VoidRecipe;
 
 export const isDeleted = (recipe: StoredRecipe): recipe is DeletedRecipe => 'deletedAt' in recipe;
+export const isVoid = (recipe: StoredRecipe): recipe is VoidRecipe => 'voidedAt' in recipe;
+export const isLive = (recipe: StoredRecipe | undefined): recipe is Recipe => recipe !== undefined && !isDeleted(recipe) && !isVoid(recipe);
 
-export function deleted(recipe: Recipe, deletedAt: string): DeletedRecipe {
-  return { recipeId: recipe.recipeId, memberId: recipe.memberId, requestHash: recipe.requestHash, deletedAt };
+export function deleted(recipe: Recipe, deletion: { id: string; pointsRevoked: number; at: string }): DeletedRecipe {
+  return {
+    recipeId: recipe.recipeId,
+    memberId: recipe.memberId,
+    requestHash: recipe.requestHash,
+    deletedAt: deletion.at,
+    deletion: deletion.id,
+    pointsRevoked: deletion.pointsRevoked,
+  };
 }
+
+/** Fences a delete attempt off (see Recipe.abortedDeletions). */
+export function withAbortedDeletion(recipe: Recipe, attempt: string): Recipe {
+  return { ...recipe, abortedDeletions: [...(recipe.abortedDeletions ?? []), attempt] };
+}
+
+export const voided = (recipeId: string, memberId: string, attempt: string, at: string): VoidRecipe => ({ recipeId, memberId, voidedAt: at, voided: attempt });
 
 /** Points per live recipe, from Recommended events; a member's balance is their sum. */
 export interface Ledger {
@@ -82,6 +121,6 @@ export function withoutRecipe(ledger: Ledger, recipeId: string): Ledger {
 
 /** What GET /myrecipes/{id} shows: the recipe and the points it earned so far. */
 export function recipeView(recipe: Recipe, ledger: Ledger | undefined) {
-  const { requestHash: _hash, ...visible } = recipe;
+  const { requestHash: _hash, abortedDeletions: _aborted, ...visible } = recipe;
   return { ...visible, points: ledger?.points[recipe.recipeId] ?? 0 };
 }

@@ -1,27 +1,37 @@
-import { MEMBER_HEADER, TOPICS, createLogger, createOutbox, createSidecar, serve } from '@recipe/shared';
+import { MEMBER_HEADER, createLogger, createOutbox, createSidecar, serve } from '@recipe/shared';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
 import { createStore } from './store.js';
-import { createMyRecipes, type RecommendationService } from './usecases.js';
+import { createMyRecipes, type MyRecipes, type RecommendationService } from './usecases.js';
 
 const config = readConfig();
 const log = createLogger('myrecipe', config.LOG_LEVEL);
 const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
-const outbox = createOutbox({ sidecar, store: config.STATE_STORE, pubsub: config.PUBSUB_NAME, appId: config.APP_ID, topics: [TOPICS.registered, TOPICS.deleted], log, directPublish: config.OUTBOX_DIRECT_PUBLISH });
 
 const recommendations: RecommendationService = {
-  withdraw: (recipeId, memberId) =>
-    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId }, headers: { [MEMBER_HEADER]: memberId } }),
-  cancelWithdrawal: (recipeId, memberId) =>
-    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawal-cancellations', { method: 'POST', body: { recipeId }, headers: { [MEMBER_HEADER]: memberId } }),
+  withdraw: (recipeId, memberId, attempt) =>
+    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } }),
+  releaseHold: (recipeId, memberId, attempt) =>
+    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawal-cancellations', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } }),
 };
 
-const myRecipes = createMyRecipes({
+// The outbox relay settles intents by asking the use cases what the state says.
+let myRecipes: MyRecipes;
+const outbox = createOutbox({
+  sidecar,
+  pubsub: config.PUBSUB_NAME,
+  appId: config.APP_ID,
+  log,
+  resolver: { settle: (intent) => myRecipes.resolver.settle(intent), abandon: (intent) => myRecipes.resolver.abandon(intent) },
+  settleAfterMs: config.OUTBOX_SETTLE_AFTER_SECONDS * 1000,
+});
+myRecipes = createMyRecipes({
   store: createStore(sidecar, config.STATE_STORE),
-  events: outbox,
+  outbox,
   recommendations,
   clock: () => new Date(),
   retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  deductionBreakerSeconds: config.DEDUCTION_BREAKER_SECONDS,
   log,
 });
 

@@ -5,7 +5,7 @@ import {
   memberIdSchema,
   memberOf,
   newRecipeSchema,
-  outboxIntentSchema,
+  intentSchema,
   parseInput,
   recipeIdSchema,
   recommendedSchema,
@@ -17,7 +17,7 @@ import type { MyRecipes } from './usecases.js';
 
 export interface RouteDeps {
   myRecipes: MyRecipes;
-  outbox: Pick<Outbox, 'relay'>;
+  outbox: Pick<Outbox, 'relay' | 'relayLate'>;
   log: Logger;
 }
 
@@ -49,6 +49,7 @@ export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
   });
 
   router.post('/events/recommended', topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log));
-  router.post('/events/outbox', topicHandler(outboxIntentSchema, outbox.relay, log));
+  router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
+  router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;
 }

@@ -1,38 +1,32 @@
-import type { Sidecar, StateItem, StateOperation } from '@recipe/shared';
-import type { DeletedRecipe, Ledger, Recipe, StoredRecipe } from './domain.js';
+import { writeGuard, type Sidecar, type StateItem, type StateOperation } from '@recipe/shared';
+import type { Ledger, StoredRecipe } from './domain.js';
 
 const recipeKey = (recipeId: string) => `recipe:${recipeId}`;
 const ledgerKey = (memberId: string) => `ledger:${memberId}`;
 
-/** myrecipe's state in its Dapr state store (PostgreSQL): recipes, tombstones, ledgers. */
+/**
+ * myrecipe's state in its Dapr state store (PostgreSQL, whose transactions
+ * are atomic): recipes (and what stays of deleted or abandoned ones), ledgers.
+ * Every write is guarded: by the ETag read, or as a first write when the key
+ * was absent.
+ */
 export interface MyRecipeStore {
-  /** A recipe, or what stays of it once deleted. */
   getRecipe(recipeId: string): Promise<StateItem<StoredRecipe> | undefined>;
   getLedger(memberId: string): Promise<StateItem<Ledger> | undefined>;
-  /** A plain save: not a transaction, so the outbox publishes nothing. */
+  saveRecipe(recipe: StoredRecipe, etag: string | undefined): Promise<void>;
   saveLedger(ledger: Ledger, etag: string | undefined): Promise<void>;
-  ops: {
-    insertRecipe(recipe: Recipe): StateOperation;
-    /** Replaces the recipe by its tombstone (see DeletedRecipe). */
-    markDeleted(tombstone: DeletedRecipe, etag: string): StateOperation;
-    putLedger(ledger: Ledger, etag: string | undefined): StateOperation;
-  };
-  keys: { recipe: typeof recipeKey; ledger: typeof ledgerKey };
+  /** Both records in one atomic transaction: both written, or neither. */
+  saveBoth(recipe: StoredRecipe, recipeEtag: string, ledger: Ledger, ledgerEtag: string | undefined): Promise<void>;
 }
 
 export function createStore(sidecar: Sidecar, store: string): MyRecipeStore {
-  // Without an etag, first-write makes the write an insert: it fails if a
-  // concurrent writer created the key first.
-  const write = (etag: string | undefined) => (etag ? { etag } : { firstWrite: true });
+  const upsert = (key: string, value: unknown, etag: string | undefined): StateOperation => ({ operation: 'upsert', key, value, ...writeGuard(etag) });
   return {
     getRecipe: (recipeId) => sidecar.getState<StoredRecipe>(store, recipeKey(recipeId)),
     getLedger: (memberId) => sidecar.getState<Ledger>(store, ledgerKey(memberId)),
-    saveLedger: (ledger, etag) => sidecar.saveState(store, ledgerKey(ledger.memberId), ledger, write(etag)),
-    ops: {
-      insertRecipe: (recipe) => ({ operation: 'upsert', key: recipeKey(recipe.recipeId), value: recipe, firstWrite: true }),
-      markDeleted: (tombstone, etag) => ({ operation: 'upsert', key: recipeKey(tombstone.recipeId), value: tombstone, etag }),
-      putLedger: (ledger, etag) => ({ operation: 'upsert', key: ledgerKey(ledger.memberId), value: ledger, ...write(etag) }),
-    },
-    keys: { recipe: recipeKey, ledger: ledgerKey },
+    saveRecipe: (recipe, etag) => sidecar.saveState(store, recipeKey(recipe.recipeId), recipe, writeGuard(etag)),
+    saveLedger: (ledger, etag) => sidecar.saveState(store, ledgerKey(ledger.memberId), ledger, writeGuard(etag)),
+    saveBoth: (recipe, recipeEtag, ledger, ledgerEtag) =>
+      sidecar.transaction(store, [upsert(recipeKey(recipe.recipeId), recipe, recipeEtag), upsert(ledgerKey(ledger.memberId), ledger, ledgerEtag)]),
   };
 }

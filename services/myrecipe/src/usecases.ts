@@ -1,171 +1,304 @@
 import {
   AppError,
+  DaprError,
+  TOPICS,
   createKeyedLock,
   deletedEvent,
+  isBreakerRefusal,
   notFound,
   outcomeUnknown,
   registeredEvent,
   retryOnConflict,
   unavailable,
-  type Outbox,
+  type Intent,
+  type IntentResolver,
   type Logger,
   type NewRecipe,
+  type Outbox,
   type Recommended,
+  type Settlement,
 } from '@recipe/shared';
-import { applyRecommendation, balanceOf, deleted, emptyLedger, isDeleted, newRecipe, recipeView, withoutRecipe, type Recipe } from './domain.js';
+import {
+  applyRecommendation,
+  balanceOf,
+  deleted,
+  emptyLedger,
+  isDeleted,
+  isLive,
+  isVoid,
+  newRecipe,
+  recipeView,
+  voided,
+  withAbortedDeletion,
+  withoutRecipe,
+  type DeletedRecipe,
+  type Recipe,
+  type StoredRecipe,
+} from './domain.js';
 import type { MyRecipeStore } from './store.js';
 
 /** The recommendation service as myrecipe sees it (Dapr service invocation). */
 export interface RecommendationService {
-  /** Holds the recipe's points for deduction; idempotent; the hold lapses unless a Deleted event confirms it. */
-  withdraw(recipeId: string, memberId: string): Promise<{ pointsRevoked: number }>;
-  /** Releases a hold early when the delete could not be completed. */
-  cancelWithdrawal(recipeId: string, memberId: string): Promise<void>;
+  /**
+   * Holds the recipe's points for this delete attempt (idempotent): while any
+   * hold is on, the recipe takes no recommendation. Refused (held: false) if
+   * the attempt's hold was released already.
+   */
+  withdraw(recipeId: string, memberId: string, attempt: string): Promise<{ held: boolean; pointsRevoked?: number }>;
+  /** Releases this attempt's hold (idempotent); a withdrawal for the attempt arriving later is refused. */
+  releaseHold(recipeId: string, memberId: string, attempt: string): Promise<void>;
 }
 
 export interface MyRecipesDeps {
   store: MyRecipeStore;
-  events: Pick<Outbox, 'commit'>;
+  outbox: Pick<Outbox, 'intend' | 'finished'>;
   recommendations: RecommendationService;
   clock: () => Date;
+  /** Retry-After of a 503 caused by an unavailable dependency. */
   retryAfterSeconds: number;
+  /** How long the deduction's circuit breaker stays open: the Retry-After of the 503 it causes. */
+  deductionBreakerSeconds: number;
   log: Logger;
 }
 
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
+const nothingChanged = 'the recipe could not be deleted right now; nothing was changed';
+const committed = (event: Extract<Settlement, { kind: 'committed' }>['event']): Settlement => ({ kind: 'committed', event });
+const VOID: Settlement = { kind: 'void' };
+const PENDING: Settlement = { kind: 'pending' };
 
-export function createMyRecipes({ store, events, recommendations, clock, retryAfterSeconds, log }: MyRecipesDeps) {
-  // Writers of one recipe, or of one member's ledger, take turns (see createKeyedLock).
+export function createMyRecipes({ store, outbox, recommendations, clock, retryAfterSeconds, deductionBreakerSeconds, log }: MyRecipesDeps) {
+  // Credits to one author take turns in this replica: fewer lost ETag races.
+  // An optimisation only; the ETags are the guarantee.
   const withLock = createKeyedLock();
+  const isConflict = (err: unknown) => err instanceof DaprError && err.isConflict;
 
-  async function loadOwn(memberId: string, recipeId: string) {
-    const found = await store.getRecipe(recipeId);
-    // Someone else's recipe is "not found" too: existence is not leaked.
-    if (!found || isDeleted(found.value) || found.value.memberId !== memberId) throw recipeNotFound();
-    return { value: found.value, etag: found.etag };
-  }
-
-  /** The recipe an earlier request with the same Idempotency-Key created, if any. */
-  async function earlierResult(candidate: Recipe): Promise<Recipe | undefined> {
-    const existing = await store.getRecipe(candidate.recipeId);
-    if (!existing) return undefined;
-    if (existing.value.memberId !== candidate.memberId || existing.value.requestHash !== candidate.requestHash) {
+  /** What an earlier registration with the same key left: that recipe (a replay), a void to register over, or a conflict. */
+  function earlier(existing: StoredRecipe, candidate: Recipe): Recipe | 'void' {
+    if (isVoid(existing) && existing.memberId === candidate.memberId) return 'void';
+    if (isVoid(existing) || existing.memberId !== candidate.memberId || existing.requestHash !== candidate.requestHash) {
       throw new AppError(409, 'IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used with a different recipe');
     }
     // The key maps to one recipe id for good: registering "again" would bring a
     // deleted recipe back under an id the other services know as deleted.
-    if (isDeleted(existing.value)) {
+    if (isDeleted(existing)) {
       throw new AppError(409, 'IDEMPOTENCY.KEY_USED', 'the recipe registered with this Idempotency-Key was deleted; use a new key to register it again');
     }
-    return existing.value;
-  }
-
-  async function register(recipe: Recipe, idempotencyKey: string | undefined) {
-    const earlier = idempotencyKey ? await earlierResult(recipe) : undefined;
-    if (earlier) return { recipe: recipeView(earlier, undefined), replayed: true };
-    const event = registeredEvent({ recipeId: recipe.recipeId, memberId: recipe.memberId, title: recipe.title, registeredAt: recipe.registeredAt });
-    try {
-      await events.commit([store.ops.insertRecipe(recipe)], event);
-    } catch (err) {
-      // A failure may have committed with only its answer lost (or another
-      // replica won the race): then the recipe is there, and this is a success.
-      const winner = await earlierResult(recipe).catch((checkErr) => {
-        throw checkErr instanceof AppError ? checkErr : outcomeUnknown(retryAfterSeconds, err);
-      });
-      if (!winner) throw err;
-      return { recipe: recipeView(winner, undefined), replayed: winner.registeredAt !== recipe.registeredAt };
-    }
-    return { recipe: recipeView(recipe, undefined), replayed: false };
+    return existing;
   }
 
   /**
-   * Deletes a recipe and takes its points back, in three steps, each safe to
-   * stop after:
-   * 1. recipe service holds the points (withdraw). If it cannot confirm, we
-   *    release a hold it may have taken and answer 503: nothing changed.
-   * 2. one transaction removes the recipe and its ledger entry and queues
-   *    Deleted in the outbox. If it fails, the hold is released (and would
-   *    lapse by itself anyway): again nothing changed. A retried DELETE
-   *    withdraws again, which deducts once: the hold is idempotent.
-   * 3. Deleted reaches the recipe service (outbox, at least once), which turns
-   *    the hold into a final withdrawal, and mypage.
+   * Registers under the id the Idempotency-Key gives: a first write, so a
+   * retried or concurrent POST with the same key finds the first recipe.
+   */
+  async function register(memberId: string, input: NewRecipe, idempotencyKey: string | undefined) {
+    const recipe = newRecipe(memberId, input, idempotencyKey, clock());
+    const intent = await outbox.intend(TOPICS.registered, { recipeId: recipe.recipeId, memberId });
+    try {
+      let etag: string | undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.saveRecipe(recipe, etag);
+          return { recipe: recipeView(recipe, undefined), replayed: false };
+        } catch (err) {
+          if (!isConflict(err)) return await confirmRegistration(recipe, intent, err);
+          if (attempt >= 10) throw err;
+          const existing = await store.getRecipe(recipe.recipeId);
+          const prior = existing && earlier(existing.value, recipe);
+          if (prior && prior !== 'void') return { recipe: recipeView(prior, undefined), replayed: true };
+          etag = existing?.etag;
+        }
+      }
+    } finally {
+      outbox.finished(intent);
+    }
+  }
+
+  /**
+   * A write whose answer was lost: the recipe is there (a success), or it is
+   * not, and voiding the id makes sure the write never lands (a truthful 503).
+   * If even that cannot be done, the outcome is unknown (504).
+   */
+  async function confirmRegistration(recipe: Recipe, intent: Intent, cause: unknown) {
+    try {
+      return await retryOnConflict(async () => {
+        const found = await store.getRecipe(recipe.recipeId);
+        if (found && !isVoid(found.value)) {
+          const prior = earlier(found.value, recipe) as Recipe;
+          return { recipe: recipeView(prior, undefined), replayed: prior.registeredAt !== recipe.registeredAt };
+        }
+        await store.saveRecipe(voided(recipe.recipeId, recipe.memberId, intent.id, clock().toISOString()), found?.etag);
+        throw unavailable('the recipe could not be registered right now; nothing was stored, please retry', retryAfterSeconds, cause);
+      });
+    } catch (err) {
+      throw err instanceof AppError ? err : outcomeUnknown(retryAfterSeconds, cause);
+    }
+  }
+
+  const deletionResult = (recipeId: string, tombstone: DeletedRecipe) => ({ recipeId, pointsRevoked: tombstone.pointsRevoked ?? 0 });
+
+  /**
+   * Makes sure a delete attempt never commits, unless it (or another attempt)
+   * already has: an ETag-guarded write of the recipe naming the attempt. The
+   * attempt's transaction is guarded by the ETag it read, so it can no longer
+   * land, and a new try of it finds its id and stops.
+   */
+  function fenceDeletion(recipeId: string, attempt: string) {
+    return retryOnConflict(async (): Promise<{ kind: 'deleted'; tombstone: DeletedRecipe } | { kind: 'fenced' | 'gone' }> => {
+      const found = await store.getRecipe(recipeId);
+      if (!found || isVoid(found.value)) return { kind: 'gone' };
+      if (isDeleted(found.value)) return { kind: 'deleted', tombstone: found.value };
+      if (!found.value.abortedDeletions?.includes(attempt)) await store.saveRecipe(withAbortedDeletion(found.value, attempt), found.etag);
+      return { kind: 'fenced' };
+    });
+  }
+
+  /**
+   * Deletes a recipe and takes its points back:
+   * 1. an outbox intent names this attempt, so that whatever happens next is
+   *    settled by a relay even if this process dies;
+   * 2. the recipe service holds the recipe's points for this attempt and says
+   *    how many (no recommendation gets in while any hold is on);
+   * 3. one atomic transaction replaces the recipe by its tombstone (naming
+   *    the attempt and the points) and takes the recipe out of the ledger.
+   * If 2 fails, or 3 fails for good, the attempt is fenced off (it can never
+   * commit) and the answer is 503: nothing changed. The relay then releases
+   * the hold, which is only ever released once it is known that the delete did
+   * not commit; when the delete did commit, the relay publishes Deleted, which
+   * makes the withdrawal final.
    */
   async function remove(memberId: string, recipeId: string) {
-    await loadOwn(memberId, recipeId);
-    const releaseHold = () =>
-      recommendations.cancelWithdrawal(recipeId, memberId).catch((err) => {
-        log.warn({ err, recipeId }, 'could not release the withdrawal hold; it lapses by itself');
-      });
-    let pointsRevoked: number;
+    const found = await store.getRecipe(recipeId);
+    // Someone else's recipe is "not found" too: existence is not leaked.
+    if (!found || found.value.memberId !== memberId || isVoid(found.value)) throw recipeNotFound();
+    // A retried delete that succeeded answers as the first did.
+    if (isDeleted(found.value)) return deletionResult(recipeId, found.value);
+    const intent = await outbox.intend(TOPICS.deleted, { recipeId, memberId });
     try {
-      ({ pointsRevoked } = await recommendations.withdraw(recipeId, memberId));
-    } catch (err) {
-      await releaseHold();
-      throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfterSeconds, err);
+      return await deleteAttempt(intent, memberId, recipeId);
+    } finally {
+      outbox.finished(intent);
     }
-    const deletedAt = clock().toISOString();
-    let attempt = 0;
+  }
+
+  async function deleteAttempt(intent: Intent, memberId: string, recipeId: string) {
+    const giveUp = async (cause: unknown, retryAfter = retryAfterSeconds) => {
+      const fence = await fenceDeletion(recipeId, intent.id).catch((err) => {
+        log.warn({ err, recipeId }, 'could not fence off a failed delete attempt; the outbox relay will');
+        return undefined;
+      });
+      if (fence?.kind === 'deleted') return deletionResult(recipeId, fence.tombstone);
+      throw unavailable('the recommendation service could not confirm the point deduction; nothing was changed', retryAfter, cause);
+    };
+
+    let hold: { held: boolean; pointsRevoked?: number };
     try {
-      await retryOnConflict(async () => {
-        const firstAttempt = attempt++ === 0;
-        const recipe = await store.getRecipe(recipeId);
-        // Deleted by the time of a later attempt: an earlier attempt committed
-        // (its answer was lost), or a concurrent DELETE by the same owner did.
-        if (recipe && isDeleted(recipe.value) && !firstAttempt) return;
-        if (!recipe || isDeleted(recipe.value) || recipe.value.memberId !== memberId) throw recipeNotFound();
+      hold = await recommendations.withdraw(recipeId, memberId, intent.id);
+    } catch (err) {
+      // An open deduction breaker stays open for its timeout: say so.
+      return giveUp(err, isBreakerRefusal(err) ? deductionBreakerSeconds : ((err as DaprError).retryAfterSeconds ?? retryAfterSeconds));
+    }
+    if (!hold.held) return giveUp(new Error(`the hold of attempt ${intent.id} was already released`));
+    const pointsRevoked = hold.pointsRevoked ?? 0;
+
+    try {
+      return await retryOnConflict(async () => {
         const ledger = await store.getLedger(memberId);
+        const recipe = await store.getRecipe(recipeId);
+        if (!recipe || recipe.value.memberId !== memberId || isVoid(recipe.value)) throw recipeNotFound();
+        // Deleted meanwhile: by an earlier try of this attempt whose answer
+        // was lost, or by a concurrent DELETE of the same owner.
+        if (isDeleted(recipe.value)) return deletionResult(recipeId, recipe.value);
+        if (recipe.value.abortedDeletions?.includes(intent.id)) throw unavailable(nothingChanged, retryAfterSeconds);
         const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
-        await events.commit(
-          [store.ops.markDeleted(deleted(recipe.value, deletedAt), recipe.etag), store.ops.putLedger(next, ledger?.etag)],
-          deletedEvent({ recipeId, memberId, pointsRevoked, deletedAt }),
-        );
+        const tombstone = deleted(recipe.value, { id: intent.id, pointsRevoked, at: clock().toISOString() });
+        await store.saveBoth(tombstone, recipe.etag, next, ledger?.etag);
+        return deletionResult(recipeId, tombstone);
       });
     } catch (err) {
-      if (err instanceof AppError) {
-        await releaseHold();
-        throw err;
-      }
-      // The commit may have succeeded with only its answer lost. If that cannot
-      // be told, keep the hold: a Deleted event confirms it, or it lapses.
-      const committed = await store.getRecipe(recipeId).then((r) => r !== undefined && isDeleted(r.value), () => undefined);
-      if (committed === undefined) throw outcomeUnknown(retryAfterSeconds, err);
-      if (committed) return { recipeId, pointsRevoked };
-      await releaseHold();
-      throw unavailable('the recipe could not be deleted right now; nothing was changed', retryAfterSeconds, err);
+      if (err instanceof AppError) throw err;
+      // Lost races without end, or a commit whose answer was lost: fencing
+      // the attempt off tells which (or fails, and then nobody can know).
+      const fence = await fenceDeletion(recipeId, intent.id).catch(() => undefined);
+      if (!fence) throw outcomeUnknown(retryAfterSeconds, err);
+      if (fence.kind === 'deleted') return deletionResult(recipeId, fence.tombstone);
+      throw unavailable(nothingChanged, retryAfterSeconds, err);
     }
-    return { recipeId, pointsRevoked };
   }
 
   /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
-  async function creditRecommendation(event: Recommended) {
+  async function credit(event: Recommended) {
     await retryOnConflict(async () => {
-      const recipe = await store.getRecipe(event.recipeId);
-      if (!recipe || isDeleted(recipe.value) || recipe.value.memberId !== event.authorId) return;
+      // The ledger first. Every delete rewrites its author's ledger in the
+      // same transaction as the tombstone, so a delete that commits after this
+      // read makes the save below fail, and the next try sees the tombstone.
+      // Read the other way round, a delete committing between the two reads
+      // would let this credit land on the new ledger and bring the deleted
+      // recipe's points back for good.
       const ledger = await store.getLedger(event.authorId);
+      const recipe = await store.getRecipe(event.recipeId);
+      if (!isLive(recipe?.value) || recipe.value.memberId !== event.authorId) return;
       const next = applyRecommendation(ledger?.value ?? emptyLedger(event.authorId), event.recipeId, event.recipePoints);
       if (next) await store.saveLedger(next, ledger?.etag);
     });
   }
 
-  return {
-    register(memberId: string, input: NewRecipe, idempotencyKey?: string) {
-      const recipe = newRecipe(memberId, input, idempotencyKey, clock());
-      return withLock(`recipe:${recipe.recipeId}`, () => register(recipe, idempotencyKey));
+  /** The relay's view of this service's intents: which events the state says happened. */
+  const resolver: IntentResolver = {
+    async settle(intent) {
+      const { recipeId, memberId } = intent.subject as { recipeId: string; memberId: string };
+      const found = (await store.getRecipe(recipeId))?.value;
+      if (intent.topic === TOPICS.registered) {
+        if (!found) return PENDING;
+        if (!isLive(found)) return VOID; // abandoned, or deleted already: its Deleted tells the rest
+        return committed(registeredEvent({ recipeId, memberId: found.memberId, title: found.title, registeredAt: found.registeredAt }));
+      }
+      if (!found || isVoid(found)) return VOID;
+      if (isDeleted(found) && found.deletion === intent.id) {
+        return committed(deletedEvent({ recipeId, memberId: found.memberId, pointsRevoked: found.pointsRevoked ?? 0, deletedAt: found.deletedAt }));
+      }
+      // Another attempt deleted it, or this one was fenced off: this attempt
+      // never committed and never will, so its hold can go.
+      if (isDeleted(found) || found.abortedDeletions?.includes(intent.id)) {
+        await recommendations.releaseHold(recipeId, memberId, intent.id);
+        return VOID;
+      }
+      return PENDING;
     },
 
+    async abandon(intent) {
+      const { recipeId, memberId } = intent.subject as { recipeId: string; memberId: string };
+      if (intent.topic === TOPICS.registered) {
+        await retryOnConflict(async () => {
+          const found = await store.getRecipe(recipeId);
+          if (!found) await store.saveRecipe(voided(recipeId, memberId, intent.id, clock().toISOString()), undefined);
+        });
+      } else {
+        await fenceDeletion(recipeId, intent.id);
+      }
+      return resolver.settle(intent);
+    },
+  };
+
+  return {
+    register: (memberId: string, input: NewRecipe, idempotencyKey?: string) => register(memberId, input, idempotencyKey),
+
     async get(memberId: string, recipeId: string) {
-      const [recipe, ledger] = await Promise.all([loadOwn(memberId, recipeId), store.getLedger(memberId)]);
+      const [recipe, ledger] = await Promise.all([store.getRecipe(recipeId), store.getLedger(memberId)]);
+      if (!isLive(recipe?.value) || recipe.value.memberId !== memberId) throw recipeNotFound();
       return recipeView(recipe.value, ledger?.value);
     },
 
-    remove: (memberId: string, recipeId: string) => withLock(`member:${memberId}`, () => remove(memberId, recipeId)),
+    remove,
 
-    onRecommended: (event: Recommended) => withLock(`member:${event.authorId}`, () => creditRecommendation(event)),
+    onRecommended: (event: Recommended) => withLock(`member:${event.authorId}`, () => credit(event)),
 
     async balance(memberId: string) {
       const ledger = (await store.getLedger(memberId))?.value ?? emptyLedger(memberId);
       return { memberId, balance: balanceOf(ledger), recipes: ledger.points };
     },
+
+    resolver,
   };
 }
 

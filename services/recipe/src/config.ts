@@ -1,4 +1,4 @@
-import { baseConfigSchema, booleanFlag, loadConfig } from '@recipe/shared';
+import { baseConfigSchema, loadConfig } from '@recipe/shared';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
@@ -8,10 +8,9 @@ const schema = baseConfigSchema.extend({
   STATE_STORE: z.string().min(1).default('recipe-store'),
   /** Points one recommendation earns (the original kept POINT in a ConfigMap). */
   POINT: z.coerce.number().int().min(1).max(1000).default(1),
-  /** How long a withdrawal holds a recipe's points before a Deleted event must confirm it. */
-  WITHDRAWAL_HOLD_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  OUTBOX_DIRECT_PUBLISH: booleanFlag.default(true),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** An outbox intent still undecided after this is abandoned (fenced off). */
+  OUTBOX_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import {
   deletedSchema,
   memberOf,
-  outboxIntentSchema,
+  intentSchema,
   parseInput,
   recipeIdSchema,
   registeredSchema,
@@ -15,11 +15,12 @@ import type { Catalogue } from './usecases.js';
 
 export interface RouteDeps {
   catalogue: Catalogue;
-  outbox: Pick<Outbox, 'relay'>;
+  outbox: Pick<Outbox, 'relay' | 'relayLate'>;
   log: Logger;
 }
 
-const withdrawalSchema = z.strictObject({ recipeId: recipeIdSchema });
+/** A delete attempt's withdrawal (or release): myrecipe names the attempt. */
+const withdrawalSchema = z.strictObject({ recipeId: recipeIdSchema, attempt: z.uuid() });
 
 export function routes({ catalogue, outbox, log }: RouteDeps): Router {
   const router = new Router();
@@ -38,20 +39,22 @@ export function routes({ catalogue, outbox, log }: RouteDeps): Router {
   // The synchronous point deduction; only myrecipe may call these (Dapr
   // access control). The recipe id is in the body, not the path, because Dapr
   // keys circuit breakers by app and method path: all withdrawals share one,
-  // and cancellations have their own (a cancellation that succeeds must not
-  // reset the count of failing withdrawals).
+  // and releases have their own (a release that succeeds must not reset the
+  // count of failing withdrawals). A refused withdrawal is an answer
+  // ({held: false}, 200), not an error: Dapr's breaker counts every non-2xx.
   router.post('/withdrawals', async (ctx) => {
-    const { recipeId } = parseInput(withdrawalSchema, ctx.request.body);
-    ctx.body = await catalogue.withdraw(recipeId, memberOf(ctx));
+    const { recipeId, attempt } = parseInput(withdrawalSchema, ctx.request.body);
+    ctx.body = await catalogue.withdraw(recipeId, memberOf(ctx), attempt);
   });
   router.post('/withdrawal-cancellations', async (ctx) => {
-    const { recipeId } = parseInput(withdrawalSchema, ctx.request.body);
-    await catalogue.cancelWithdrawal(recipeId, memberOf(ctx));
+    const { recipeId, attempt } = parseInput(withdrawalSchema, ctx.request.body);
+    await catalogue.releaseHold(recipeId, memberOf(ctx), attempt);
     ctx.status = 204;
   });
 
   router.post('/events/registered', topicHandler(registeredSchema, (e) => catalogue.onRegistered(e.data), log));
   router.post('/events/deleted', topicHandler(deletedSchema, (e) => catalogue.onDeleted(e.data), log));
-  router.post('/events/outbox', topicHandler(outboxIntentSchema, outbox.relay, log));
+  router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
+  router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;
 }
