@@ -6,6 +6,9 @@ import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
 import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
+import { createDatabase } from '../support/backing.js';
+import { createLogger } from '@recipe/shared';
+import { connect, migrate } from '../../services/mypage/src/store.js';
 
 // The read model with its real daprd, Redis Streams and its own PostgreSQL schema (knex migrations).
 let backing: Backing;
@@ -43,7 +46,36 @@ test('the migrations created the read model in its own schema', async (t) => {
   await client.connect();
   const { rows } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'mypage' ORDER BY 1");
   await client.end();
-  t.deepEqual(rows.map((r) => r.table_name), ['knex_migrations', 'knex_migrations_lock', 'processed_events', 'recipes']);
+  t.deepEqual(rows.map((r) => r.table_name), ['knex_migrations', 'knex_migrations_lock', 'recipes']);
+});
+
+test('replicas starting at the same moment on an empty database all migrate it, one at a time', async (t) => {
+  const db = await createDatabase('concurrent-migrations');
+  const log = createLogger('test', 'silent');
+  const replicas = Array.from({ length: 4 }, () => connect(db.url, 'mypage', 2));
+  try {
+    const results = await Promise.allSettled(replicas.map((knex) => migrate(knex, 'mypage', log)));
+    t.deepEqual(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), ['ok', 'ok', 'ok', 'ok']);
+    const { rows } = await replicas[0]!.raw('SELECT name FROM mypage.knex_migrations ORDER BY id');
+    t.deepEqual(rows.map((r: { name: string }) => r.name), ['001_recipes_and_processed_events', '002_drop_processed_events']);
+  } finally {
+    await Promise.all(replicas.map((knex) => knex.destroy()));
+    await db.drop();
+  }
+});
+
+test('the read model converges whatever copies of an event arrive first: an early copy with a lower total never hides the later one', async (t) => {
+  const id = randomUUID();
+  await registered(id, 'ivan', 'Kongguksu');
+  // The same event id twice, the first copy carrying a lower total (as a
+  // record written by an attempt that lost its race once could).
+  await recommended(id, 'ivan', 'x', 1);
+  await asRecipe.publish('Recommended', { recipeId: id, authorId: 'ivan', recommenderId: 'x', points: 1, recipePoints: 2, recommendedAt: now() }, `Recommended:${id}:x`);
+  const view = await eventually(async () => {
+    const res = await page('ivan');
+    return res.body.balance === 2 ? res.body : undefined;
+  }, { what: 'the higher total', timeoutMs: 10_000 });
+  t.is(view.recipes[0].points, 2);
 });
 
 test('when events arrive out of order and twice, then the page and balance come out exact', async (t) => {

@@ -1,27 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
+import { createLogger, createOutbox, createSidecar } from '@recipe/shared';
+import { createStore } from '../../services/recipe/src/store.js';
+import { createCatalogue, type Catalogue } from '../../services/recipe/src/usecases.js';
+import { call } from '../support/client.js';
 import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
 import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
 
-// The recommendation service with its real daprd and Redis state store (with the outbox).
+// The recommendation service with its real daprd and Redis state store.
 let backing: Backing;
 let recipe: RunningService;
 let myrecipeProducer: RunningService;
+/** A second sidecar with recipe's identity, for a replica of the service run in this process. */
+let recipeReplica: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
 let asMyrecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  [recipe, myrecipeProducer] = await Promise.all([startApp(backing, 'recipe', { POINT: '3' }), startSidecarOnly(backing, 'myrecipe')]);
+  [recipe, myrecipeProducer, recipeReplica] = await Promise.all([
+    startApp(backing, 'recipe', { POINT: '3', OUTBOX_SETTLE_AFTER_SECONDS: '5' }),
+    startSidecarOnly(backing, 'myrecipe'),
+    startSidecarOnly(backing, 'recipe'),
+  ]);
   dapr = viaSidecar(recipe, backing.mesh.daprApiToken);
   asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
 });
 
 test.after.always(async () => {
-  await Promise.all([recipe?.stop(), myrecipeProducer?.stop()]);
+  await Promise.all([recipe?.stop(), myrecipeProducer?.stop(), recipeReplica?.stop()]);
   await backing?.stop();
 });
 
@@ -34,7 +44,7 @@ async function registered(author = 'alice') {
 
 const recommend = (recipeId: string, member: string) => dapr.invoke('recipe', 'POST', `recipes/${recipeId}/recommendations`, { member });
 
-test('when ten different members recommend at once, then the recipe has ten times POINT and ten Recommended events', async (t) => {
+test('when ten different members recommend at once, then the recipe has ten times POINT and one Recommended per member, each with its running total', async (t) => {
   const recipeId = await registered();
   const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => recommend(recipeId, `member-${i}`)));
   t.true(replies.every((r) => r.status === 201), replies.map((r) => r.text).join('\n'));
@@ -43,7 +53,8 @@ test('when ten different members recommend at once, then the recipe has ten time
     const mine = (await readTopic(backing.redis, 'Recommended')).filter((e) => e.data.recipeId === recipeId);
     return new Set(mine.map((e) => e.id)).size === 10 ? mine : undefined;
   }, { what: 'ten Recommended ids' });
-  t.deepEqual([...new Set(events.map((e) => e.data.recipePoints))].sort((a, b) => a - b), [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
+  t.is(events.length, 10, 'one delivery per event');
+  t.deepEqual(events.map((e) => e.data.recipePoints).sort((a, b) => a - b), [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]);
 });
 
 test('when one member recommends ten times at once, then the point is awarded once', async (t) => {
@@ -61,17 +72,71 @@ test('own recipe is 403, unknown recipe is 404, a bad id is 400', async (t) => {
   t.is((await recommend('not-a-uuid', 'bob')).status, 400);
 });
 
-test('the withdrawal reports the points, is idempotent, hides the recipe, and a cancel brings it back', async (t) => {
+test('the withdrawal reports the points, is idempotent per attempt, hides the recipe, and releasing its hold brings it back', async (t) => {
   const recipeId = await registered('dave');
   await recommend(recipeId, 'erin');
-  const withdraw = (member: string) => dapr.invoke('recipe', 'POST', 'withdrawals', { member, body: { recipeId } });
+  const attempt = randomUUID();
+  const withdraw = (member: string) => dapr.invoke('recipe', 'POST', 'withdrawals', { member, body: { recipeId, attempt } });
   const first = await withdraw('dave');
   const again = await withdraw('dave');
-  t.deepEqual([first.body, again.body], [{ recipeId, pointsRevoked: 3 }, { recipeId, pointsRevoked: 3 }]);
+  t.deepEqual([first.body, again.body], [{ recipeId, held: true, pointsRevoked: 3 }, { recipeId, held: true, pointsRevoked: 3 }]);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
   t.is((await withdraw('mallory')).status, 403);
-  t.is((await dapr.invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'dave', body: { recipeId } })).status, 204);
+  t.is((await dapr.invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'dave', body: { recipeId, attempt } })).status, 204);
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points, 3);
+  t.deepEqual((await withdraw('dave')).body, { recipeId, held: false }, 'a withdrawal arriving after its release is refused, with a 200');
+});
+
+test('Dapr quirk this design avoids: a state.redis transaction whose ETag check fails still applies its other operations', async (t) => {
+  const token = { 'dapr-api-token': backing.mesh.daprApiToken };
+  const key = `quirk-${randomUUID()}`;
+  await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store', { headers: token, body: [{ key, value: 1 }] });
+  const res = await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store/transaction', {
+    headers: token,
+    body: { operations: [
+      { operation: 'upsert', request: { key, value: 2, etag: '999', options: { concurrency: 'first-write' } } },
+      { operation: 'upsert', request: { key: `${key}-other`, value: 'written anyway' } },
+    ] },
+  });
+  t.true(res.status >= 400, 'the transaction fails on the ETag');
+  t.is((await dapr.getState('recipe-store', key)).body, 1);
+  t.is((await dapr.getState('recipe-store', `${key}-other`)).body, 'written anyway', 'Redis has no rollback: the other operation stayed');
+});
+
+test('with a replica of the service on another sidecar: a recommendation whose guarded write loses its race to a withdrawal leaves no Recommended behind', async (t) => {
+  const recipeId = await registered('gina');
+  const log = createLogger('replica', 'silent');
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: recipeReplica.daprHttpPort, apiToken: backing.mesh.daprApiToken, log });
+  let interleave: (() => Promise<unknown>) | undefined;
+  const store = createStore(sidecar, 'recipe-store');
+  let replica!: Catalogue;
+  const outbox = createOutbox({ sidecar, pubsub: 'pubsub', appId: 'recipe', log, resolver: { settle: (i) => replica.resolver.settle(i), abandon: (i) => replica.resolver.abandon(i) } });
+  replica = createCatalogue({
+    store: {
+      ...store,
+      // The withdrawal (through the other replica, the app) lands between this replica's read and write.
+      save: async (value, etag) => {
+        const run = interleave;
+        interleave = undefined;
+        await run?.();
+        return store.save(value, etag);
+      },
+    },
+    outbox,
+    clock: () => new Date(),
+    rules: { pointValue: 3 },
+    retryAfterSeconds: 5,
+  });
+  interleave = () => dapr.invoke('recipe', 'POST', 'withdrawals', { member: 'gina', body: { recipeId, attempt: randomUUID() } });
+  await t.throwsAsync(() => replica.recommend(recipeId, 'hank'), { message: 'no such recipe' });
+  // The app's relay gets the intent, finds nothing, and after its settle time (5 s here) fences the attempt off.
+  const fenced = await eventually(async () => {
+    const value = (await dapr.getState('recipe-store', `recipe:${recipeId}`)).body;
+    return value?.fenced?.length ? value : undefined;
+  }, { what: 'the attempt fenced off', timeoutMs: 30_000, intervalMs: 500 });
+  t.deepEqual(fenced.recommendations, []);
+  t.is(fenced.points, 0);
+  t.false((await readTopic(backing.redis, 'Recommended')).some((e) => e.data.recipeId === recipeId), 'no Recommended for a recommendation that never happened');
 });
 
 test('when Deleted confirms a withdrawal, then the recipe stays gone; a Registered arriving after it does not revive it', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DaprError, retryOnConflict, toDaprError } from '../src/index.js';
+import { DaprError, invocationOutcome, isBreakerRefusal, retryOnConflict, toDaprError } from '../src/index.js';
 
 const sdkError = (status: number, body: unknown) => new Error(JSON.stringify({ error: 'x', error_msg: typeof body === 'string' ? body : JSON.stringify(body), status }));
 
@@ -76,4 +76,37 @@ test('a state read the store failed is an error, not "no such key" (the bulk API
   const err = await t.throwsAsync(() => sidecar.getState('store', 'k'));
   t.true(err instanceof DaprError);
   t.regex(err!.message, /failed to connect/);
+});
+
+const invokeError = (text: string, status = 500) => new DaprError('dapr', status, { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: recipe, err: ${text}` }, `invoke: ${status}`);
+
+test("Dapr's refusals that cannot have reached the callee app are 'not-sent'", (t) => {
+  for (const text of [
+    'circuit breaker is open',
+    'too many requests',
+    'no host found with the given ID',
+    "couldn't find service: recipe",
+    'app is not in a healthy state',
+    'app channel is not initialized',
+    'error invoking app channel: Post "http://127.0.0.1:8082/x": dial tcp 127.0.0.1:8082: connect: connection refused',
+    'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:50002: connect: connection refused"',
+  ]) {
+    t.is(invocationOutcome(invokeError(text)), 'not-sent', text);
+  }
+  t.is(invocationOutcome(invokeError('access control policy has denied access', 403)), 'not-sent', 'access control');
+  t.is(invocationOutcome(new DaprError('unreachable', undefined, undefined, 'invoke: ECONNREFUSED fetch failed')), 'not-sent', 'our own sidecar refused the connection');
+});
+
+test("failures that may have reached the app are 'unknown'; the app's own answers are 'answered'", (t) => {
+  t.is(invocationOutcome(invokeError('error invoking app channel: EOF')), 'unknown');
+  t.is(invocationOutcome(invokeError('context deadline exceeded')), 'unknown');
+  t.is(invocationOutcome(new DaprError('timeout', undefined, undefined, 'no answer within 15000 ms')), 'unknown');
+  t.is(invocationOutcome(new DaprError('app', 404, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } }, '404')), 'answered');
+  t.is(invocationOutcome(new Error('anything else')), 'unknown');
+});
+
+test('breaker refusals are told apart: open, or half-open with its trial call out', (t) => {
+  t.true(isBreakerRefusal(invokeError('circuit breaker is open')));
+  t.true(isBreakerRefusal(invokeError('too many requests')));
+  t.false(isBreakerRefusal(invokeError('no host found with the given ID')));
 });

@@ -4,16 +4,15 @@ import { DaprError, type InvokeOptions, type Sidecar, type StateOperation, type 
  * An in-memory stand-in for a sidecar, for unit tests of domain code only
  * (integration tests run the real daprd). It keeps Dapr's state semantics
  * that the code relies on: ETag checks, first-write inserts, all-or-nothing
- * transactions. Outbox records written (keys outbox:*) are also listed.
+ * transactions.
  */
 export function fakeSidecar() {
   const state = new Map<string, { value: unknown; etag: string }>();
   const published: { topic: string; data: unknown; id?: string }[] = [];
-  const outbox: unknown[] = [];
   const invoked: { appId: string; method: string; options: InvokeOptions }[] = [];
   let etags = 0;
   const handlers = new Map<string, (options: InvokeOptions) => unknown>();
-  const failures = { transaction: undefined as Error | undefined, publishTo: new Set<string>() };
+  const failures = { transaction: undefined as Error | undefined, save: undefined as Error | undefined, get: undefined as Error | undefined, publishTo: new Set<string>() };
 
   const conflict = (key: string) => new DaprError('dapr', 409, { errorCode: 'ERR_STATE_ETAG_MISMATCH' }, `etag mismatch on ${key}`);
   const id = (store: string, key: string) => `${store}/${key}`;
@@ -36,10 +35,12 @@ export function fakeSidecar() {
       published.push({ topic, data: clone(data), id: options.id });
     },
     async getState<T>(store: string, key: string) {
+      if (failures.get) throw failures.get;
       const item = state.get(id(store, key));
       return item ? { value: clone(item.value) as T, etag: item.etag } : undefined;
     },
     async saveState(store, key, value, options = {}) {
+      if (failures.save) throw failures.save;
       check(store, key, options);
       state.set(id(store, key), { value: clone(value), etag: String(++etags) });
     },
@@ -53,7 +54,6 @@ export function fakeSidecar() {
       for (const op of operations) {
         if (op.operation === 'delete') state.delete(id(store, op.key));
         else state.set(id(store, op.key), { value: clone(op.value), etag: String(++etags) });
-        if (op.operation === 'upsert' && op.key.startsWith('outbox:')) outbox.push(clone(op.value));
       }
     },
     async getSecret() {
@@ -68,7 +68,6 @@ export function fakeSidecar() {
     sidecar,
     state,
     published,
-    outbox,
     invoked,
     failures,
     /** Answers invocations of `<appId> <METHOD> <path with :id for UUIDs>`. */

@@ -13,10 +13,11 @@ const recipeId = '6f1c1f5e-3b0a-4a57-9d77-2b6f0d9b8f11';
 const sign = (sub: string, { expiresIn = '1h', key = secret } = {}) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
 
-async function gateway(t: { teardown: (fn: () => void) => void }, registrationMaxInFlight = 64) {
+async function gateway(t: { teardown: (fn: () => void) => void }, registrationMaxInFlight = 64, registrationBreaker = { failures: 5, openSeconds: 10 }) {
   const fake = fakeSidecar();
   const app = createApp({
     registrationMaxInFlight,
+    registrationBreaker,
     sidecar: fake.sidecar,
     auth: createAuthenticator({ key: { secret: async () => secret }, log }),
     apps: { myrecipe: 'myrecipe', recipe: 'recipe', mypage: 'mypage' },
@@ -93,15 +94,69 @@ test('when more registrations are in flight than allowed, then the rest get 503 
   t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201);
 });
 
-test('when the registration circuit is open, then 503 "register again in a moment" with Retry-After', async (t) => {
-  const { call, fake } = await gateway(t);
+const appError = (status: number, code: string, headers?: number) => new DaprError('app', status, { error: { code, message: code } }, `${status}`, headers);
+const daprRefusal = (text: string) => new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: myrecipe, err: ${text}` }, text);
+
+test('the registration circuit opens after 5 failures of myrecipe, refuses at once with a Retry-After covering its open time, and a good trial call closes it', async (t) => {
+  const { call, fake } = await gateway(t, 64, { failures: 5, openSeconds: 1 });
+  let failing = true;
+  let calls = 0;
   fake.handle('myrecipe POST myrecipes', () => {
-    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'fail to invoke, id: myrecipe, err: circuit breaker is open' }, 'open');
+    calls++;
+    if (failing) throw appError(500, 'INTERNAL');
+    return { recipeId };
   });
-  const res = await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) });
+  const token = await sign('alice');
+  for (let i = 0; i < 5; i++) t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 504);
+  const refused = await call('POST', '/myrecipes', { token, ...json(recipe) });
+  t.is(refused.status, 503);
+  t.is(refused.headers.get('retry-after'), '1', 'never shorter than the time it stays open');
+  t.regex(refused.body.error.message, /register again in a moment/);
+  t.is(calls, 5, 'refused without reaching myrecipe');
+  failing = false;
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201, 'the trial call');
+  t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201, 'closed again');
+});
+
+test("members' own errors (409, 404, 400 from myrecipe) never open the registration circuit for anyone", async (t) => {
+  const { call, fake } = await gateway(t);
+  fake.handle('myrecipe POST myrecipes', (options) => {
+    if (options.headers!['x-member-id'] === 'mallory') throw appError(409, 'IDEMPOTENCY.KEY_REUSED');
+    return { recipeId };
+  });
+  const mallory = await sign('mallory');
+  for (let i = 0; i < 20; i++) t.is((await call('POST', '/myrecipes', { token: mallory, ...json(recipe) })).status, 409);
+  t.is((await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) })).status, 201);
+});
+
+test('a call Dapr refused before sending it (a replica gone from name resolution) is made again; a half-open breaker\'s refusal is a 503, never "outcome unknown"', async (t) => {
+  const { call, fake } = await gateway(t);
+  let attempts = 0;
+  fake.handle('myrecipe POST myrecipes', () => {
+    if (++attempts < 3) throw daprRefusal('error invoking app channel: Post "http://127.0.0.1:1/myrecipes": dial tcp 127.0.0.1:1: connect: connection refused');
+    return { recipeId };
+  });
+  const token = await sign('alice');
+  t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201);
+  t.is(attempts, 3);
+
+  fake.handle('recipe POST recipes/:id/recommendations', () => {
+    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: too many requests' }, 'half-open');
+  });
+  const res = await call('POST', `/recipes/${recipeId}/recommendations`, { token });
+  t.is(res.status, 503, 'nothing was sent: nothing changed');
+  t.truthy(res.headers.get('retry-after'));
+});
+
+test("a service's own 503 is passed on with the service's Retry-After", async (t) => {
+  const { call, fake } = await gateway(t);
+  fake.handle('myrecipe DELETE myrecipes/:id', () => {
+    throw new DaprError('app', 503, { error: { code: 'SERVICE.UNAVAILABLE', message: 'nothing was changed' } }, '503', 10);
+  });
+  const res = await call('DELETE', `/myrecipes/${recipeId}`, { token: await sign('alice') });
   t.is(res.status, 503);
-  t.is(res.headers.get('retry-after'), '5');
-  t.regex(res.body.error.message, /register again in a moment/);
+  t.is(res.headers.get('retry-after'), '10');
 });
 
 test('when a path id is not a UUID (traversal, encoded slashes), then 400 (or 404 once the client resolved the dots) and nothing is called', async (t) => {

@@ -1,57 +1,69 @@
 import test from 'ava';
-import { AppError, DaprError, TOPICS, createLogger, createOutbox } from '@recipe/shared';
+import { AppError, DaprError, createLogger, createOutbox, type Intent } from '@recipe/shared';
 import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
-import { createStore } from '../src/store.js';
-import { createMyRecipes } from '../src/usecases.js';
+import { createStore, type MyRecipeStore } from '../src/store.js';
+import { createMyRecipes, type MyRecipes } from '../src/usecases.js';
 
 const log = createLogger('test', 'silent');
 const recipe = { title: 'Bulgogi', ingredients: ['beef', 'pear'], steps: ['Marinate.', 'Grill.'] };
+const recommended = (recipeId: string, recipePoints: number, recommenderId = 'bob') => ({ recipeId, authorId: 'alice', recommenderId, points: 1, recipePoints, recommendedAt: '2026-01-01T00:00:01Z' });
 
-function setup() {
+function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
   const fake = fakeSidecar();
-  const withdrawals: string[] = [];
-  const cancels: string[] = [];
-  let withdrawal: () => Promise<{ pointsRevoked: number }> = async () => ({ pointsRevoked: 0 });
-  const myRecipes = createMyRecipes({
-    store: createStore(fake.sidecar, 'store'),
-    events: createOutbox({ sidecar: fake.sidecar, store: 'store', pubsub: 'pubsub', appId: 'myrecipe', topics: [TOPICS.registered, TOPICS.deleted], log, directPublish: true }),
+  const withdrawals: { recipeId: string; attempt: string }[] = [];
+  const released: { recipeId: string; attempt: string }[] = [];
+  let withdrawal: () => Promise<{ held: boolean; pointsRevoked?: number }> = async () => ({ held: true, pointsRevoked: 0 });
+  const clock = { now: new Date('2026-01-01T00:00:00Z') };
+  let myRecipes!: MyRecipes;
+  const outbox = createOutbox({
+    sidecar: fake.sidecar,
+    pubsub: 'pubsub',
+    appId: 'myrecipe',
+    log,
+    resolver: { settle: (i) => myRecipes.resolver.settle(i), abandon: (i) => myRecipes.resolver.abandon(i) },
+    clock: () => clock.now,
+    inlineWaitMs: 0,
+  });
+  myRecipes = createMyRecipes({
+    store: wrapStore(createStore(fake.sidecar, 'store')),
+    outbox,
     recommendations: {
-      withdraw: async (recipeId) => {
-        withdrawals.push(recipeId);
+      withdraw: async (recipeId, _memberId, attempt) => {
+        withdrawals.push({ recipeId, attempt });
         return withdrawal();
       },
-      cancelWithdrawal: async (recipeId) => void cancels.push(recipeId),
+      releaseHold: async (recipeId, _memberId, attempt) => void released.push({ recipeId, attempt }),
     },
-    clock: () => new Date('2026-01-01T00:00:00Z'),
+    clock: () => clock.now,
     retryAfterSeconds: 7,
+    deductionBreakerSeconds: 10,
     log,
   });
-  return { fake, myRecipes, withdrawals, cancels, setWithdrawal: (fn: typeof withdrawal) => (withdrawal = fn) };
+  const intents = () => fake.published.filter((p) => p.topic === 'myrecipe-outbox').map((p) => p.data as Intent);
+  /** Delivers every intent to the relay, as the broker would; returns what it published. */
+  const relayAll = async () => {
+    const before = fake.published.length;
+    for (const intent of intents()) await outbox.relay({ id: 'd', topic: 'myrecipe-outbox', type: '', data: intent });
+    return fake.published.slice(before).filter((p) => p.topic !== 'myrecipe-outbox-late');
+  };
+  return { fake, myRecipes, outbox, withdrawals, released, clock, intents, relayAll, setWithdrawal: (fn: typeof withdrawal) => (withdrawal = fn) };
 }
 
-test('registering stores the recipe and emits Registered through the outbox and directly, with one event id', async (t) => {
-  const { fake, myRecipes } = setup();
+test('registering announces the attempt, stores the recipe, and the relay publishes Registered built from it', async (t) => {
+  const { fake, myRecipes, relayAll } = setup();
   const { recipe: created, replayed } = await myRecipes.register('alice', recipe);
   t.false(replayed);
   t.like(created, { ...recipe, memberId: 'alice', points: 0 });
-  t.deepEqual(fake.outbox, [{ topic: 'Registered', id: `Registered:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' } }]);
-  t.deepEqual(fake.published.map((p) => p.topic), ['myrecipe-outbox', 'Registered'], 'the intent before the commit, the event after');
-  t.is(fake.published[1]!.id, `Registered:${created.recipeId}`);
-});
-
-test('when only the direct publish fails, registering still succeeds (the outbox relay delivers)', async (t) => {
-  const { fake, myRecipes } = setup();
-  fake.failures.publishTo.add('Registered');
-  await myRecipes.register('alice', recipe);
-  t.is(fake.outbox.length, 1);
+  t.deepEqual(fake.published.map((p) => p.topic), ['myrecipe-outbox'], 'only the intent: the event comes from the relay');
+  const events = await relayAll();
+  t.deepEqual(events, [{ topic: 'Registered', id: `Registered:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' } }]);
 });
 
 test('when the outbox intent cannot be published, nothing is stored and the registration fails', async (t) => {
   const { fake, myRecipes } = setup();
   fake.failures.publishTo.add('myrecipe-outbox');
   await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k1'));
-  t.is(fake.outbox.length, 0);
-  t.is([...fake.state.keys()].filter((k) => k.includes('recipe:')).length, 0);
+  t.is(fake.state.size, 0);
 });
 
 test('a POST retried with the same Idempotency-Key returns the first recipe and stores nothing new', async (t) => {
@@ -60,7 +72,7 @@ test('a POST retried with the same Idempotency-Key returns the first recipe and 
   const again = await myRecipes.register('alice', recipe, 'k1');
   t.true(again.replayed);
   t.deepEqual(again.recipe, first.recipe);
-  t.is(fake.outbox.length, 1);
+  t.is(fake.state.size, 1);
 });
 
 test('an Idempotency-Key reused with a different recipe is a 409', async (t) => {
@@ -68,6 +80,31 @@ test('an Idempotency-Key reused with a different recipe is a 409', async (t) => 
   await myRecipes.register('alice', recipe, 'k1');
   const err = await t.throwsAsync(() => myRecipes.register('alice', { ...recipe, title: 'Other' }, 'k1'));
   t.like(err as AppError, { status: 409, code: 'IDEMPOTENCY.KEY_REUSED' });
+});
+
+test('a registration whose write answer is lost is confirmed by reading it back; one that cannot be checked is a 504', async (t) => {
+  let failNextSave: Error | undefined;
+  const { fake, myRecipes } = setup({
+    wrapStore: (store) => ({
+      ...store,
+      saveRecipe: async (recipe, etag) => {
+        const failure = failNextSave;
+        failNextSave = undefined;
+        if (failure) throw failure;
+        return store.saveRecipe(recipe, etag);
+      },
+    }),
+  });
+  failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
+  const err = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k1'));
+  t.like(err as AppError, { status: 503 }, 'nothing landed, and the id is voided so that nothing can');
+  t.like([...fake.state.values()][0]!.value, { voided: (fake.published[0]!.data as Intent).id });
+  t.like((await myRecipes.register('alice', recipe, 'k1')).recipe, { title: 'Bulgogi' }, 'a retry registers over the void');
+
+  failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
+  fake.failures.get = new DaprError('unreachable', undefined, undefined, 'store down');
+  const unknown = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k2'));
+  t.like(unknown as AppError, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
 });
 
 test("someone else's recipe is not found, for reading and for deleting", async (t) => {
@@ -78,37 +115,68 @@ test("someone else's recipe is not found, for reading and for deleting", async (
   t.deepEqual(withdrawals, []);
 });
 
-test('deleting takes the points back synchronously, lowers the balance and emits Deleted', async (t) => {
-  const { fake, myRecipes, setWithdrawal } = setup();
+test('deleting holds the points for this attempt, lowers the balance, and the relay publishes Deleted from the tombstone', async (t) => {
+  const { myRecipes, setWithdrawal, withdrawals, relayAll, intents } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
-  await myRecipes.onRecommended({ recipeId: created.recipeId, authorId: 'alice', recommenderId: 'bob', points: 1, recipePoints: 1, recommendedAt: '2026-01-01T00:00:01Z' });
+  await myRecipes.onRecommended(recommended(created.recipeId, 1));
   t.is((await myRecipes.balance('alice')).balance, 1);
-  setWithdrawal(async () => ({ pointsRevoked: 1 }));
+  setWithdrawal(async () => ({ held: true, pointsRevoked: 1 }));
   t.deepEqual(await myRecipes.remove('alice', created.recipeId), { recipeId: created.recipeId, pointsRevoked: 1 });
+  t.is(withdrawals[0]!.attempt, intents().find((i) => i.topic === 'Deleted')!.id, 'the hold names the attempt');
   t.is((await myRecipes.balance('alice')).balance, 0);
-  t.like(fake.outbox.at(-1), { topic: 'Deleted', id: `Deleted:${created.recipeId}`, data: { pointsRevoked: 1, memberId: 'alice' } });
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId));
+  const events = await relayAll();
+  t.like(events.find((e) => e.topic === 'Deleted'), { id: `Deleted:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', pointsRevoked: 1 } });
 });
 
-test('when the recommendation service cannot confirm, the delete is a 503, nothing changes, and a possible hold is released', async (t) => {
-  const { fake, myRecipes, setWithdrawal, cancels } = setup();
+test('a repeated delete (a retry after a lost answer) answers as the first did, without another withdrawal', async (t) => {
+  const { myRecipes, setWithdrawal, withdrawals } = setup();
+  const { recipe: created } = await myRecipes.register('alice', recipe);
+  setWithdrawal(async () => ({ held: true, pointsRevoked: 3 }));
+  const first = await myRecipes.remove('alice', created.recipeId);
+  t.deepEqual(await myRecipes.remove('alice', created.recipeId), first);
+  t.is(withdrawals.length, 1);
+});
+
+test('when the recommendation service cannot confirm, the delete is a 503 saying how long its breaker stays open; the attempt is fenced off and the relay releases its hold', async (t) => {
+  const { myRecipes, setWithdrawal, released, relayAll, fake } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
   setWithdrawal(async () => {
-    throw new DaprError('dapr', 500, undefined, 'circuit breaker is open');
+    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: circuit breaker is open' }, 'circuit breaker is open');
   });
   const err = await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId));
-  t.like(err as AppError, { status: 503, retryAfterSeconds: 7 });
-  t.truthy(await myRecipes.get('alice', created.recipeId));
-  t.is(fake.outbox.length, 1, 'only Registered');
-  t.deepEqual(cancels, [created.recipeId]);
+  t.like(err as AppError, { status: 503, retryAfterSeconds: 10 });
+  t.truthy(await myRecipes.get('alice', created.recipeId), 'the recipe stays');
+  t.deepEqual(released, [], 'the request itself releases nothing');
+  const events = await relayAll();
+  t.deepEqual(events.map((e) => e.topic), ['Registered'], 'no Deleted');
+  t.deepEqual(released.map((r) => r.recipeId), [created.recipeId], 'the relay released the hold of the fenced-off attempt');
+  const stored = fake.state.get(`store/recipe:${created.recipeId}`)!.value as { abortedDeletions: string[] };
+  t.deepEqual(stored.abortedDeletions, [released[0]!.attempt]);
 });
 
-test('when the delete cannot be committed after the withdrawal, the hold is released and the recipe kept', async (t) => {
-  const { fake, myRecipes, cancels } = setup();
+test('when the delete cannot be committed after the withdrawal, the answer is 503, the recipe is kept and the hold released by the relay', async (t) => {
+  const { fake, myRecipes, released, relayAll } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
   fake.failures.transaction = new DaprError('dapr', 500, undefined, 'database down');
-  await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId), { instanceOf: AppError });
-  t.deepEqual(cancels, [created.recipeId]);
+  const err = await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId));
+  t.like(err as AppError, { status: 503 });
+  t.truthy(await myRecipes.get('alice', created.recipeId));
+  await relayAll();
+  t.is(released.length, 1);
+});
+
+test('an attempt nobody settled is abandoned after the settle time: fenced off, its hold released, no Deleted', async (t) => {
+  const { myRecipes, outbox, released, clock, intents, fake } = setup();
+  const { recipe: created } = await myRecipes.register('alice', recipe);
+  // A delete whose process died after the withdrawal: only its intent is left.
+  const intent = await outbox.intend('Deleted', { recipeId: created.recipeId, memberId: 'alice' });
+  const delivery = { id: 'd', topic: 'myrecipe-outbox-late', type: '', data: intents().at(-1)! };
+  await t.throwsAsync(() => outbox.relayLate(delivery), { message: /undecided/ });
+  clock.now = new Date(clock.now.getTime() + 31_000);
+  await outbox.relayLate(delivery);
+  t.deepEqual(released, [{ recipeId: created.recipeId, attempt: intent.id }]);
+  t.false(fake.published.some((p) => p.topic === 'Deleted'));
   t.truthy(await myRecipes.get('alice', created.recipeId));
 });
 
@@ -116,8 +184,31 @@ test('Recommended for a deleted recipe credits nothing', async (t) => {
   const { myRecipes } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
   await myRecipes.remove('alice', created.recipeId);
-  await myRecipes.onRecommended({ recipeId: created.recipeId, authorId: 'alice', recommenderId: 'bob', points: 1, recipePoints: 1, recommendedAt: '2026-01-01T00:00:01Z' });
+  await myRecipes.onRecommended(recommended(created.recipeId, 1));
   t.is((await myRecipes.balance('alice')).balance, 0);
+});
+
+test('a delete committing between the credit\'s reads never brings the deleted recipe\'s points back', async (t) => {
+  let interleave: (() => Promise<unknown>) | undefined;
+  // The delete commits right after the credit's first read, whichever it is, as another replica's would.
+  const afterRead = async <T>(read: T) => {
+    const run = interleave;
+    interleave = undefined;
+    await run?.();
+    return read;
+  };
+  const { myRecipes } = setup({
+    wrapStore: (store) => ({
+      ...store,
+      getLedger: async (memberId) => afterRead(await store.getLedger(memberId)),
+      getRecipe: async (recipeId) => afterRead(await store.getRecipe(recipeId)),
+    }),
+  });
+  const { recipe: created } = await myRecipes.register('alice', recipe);
+  await myRecipes.onRecommended(recommended(created.recipeId, 1));
+  interleave = () => myRecipes.remove('alice', created.recipeId);
+  await myRecipes.onRecommended(recommended(created.recipeId, 2, 'carol'));
+  t.deepEqual((await myRecipes.balance('alice')).recipes, {}, 'the deleted recipe earns nothing, for good');
 });
 
 test('a deleted recipe leaves a tombstone: its Idempotency-Key cannot bring it back, and nothing of its content stays', async (t) => {
@@ -127,8 +218,7 @@ test('a deleted recipe leaves a tombstone: its Idempotency-Key cannot bring it b
   const again = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'soup-1'));
   t.like(again as AppError, { status: 409, code: 'IDEMPOTENCY.KEY_USED' });
   const stored = fake.state.get(`store/recipe:${created.recipeId}`)!.value as Record<string, unknown>;
-  t.deepEqual(Object.keys(stored).sort(), ['deletedAt', 'memberId', 'recipeId', 'requestHash']);
+  t.deepEqual(Object.keys(stored).sort(), ['deletedAt', 'deletion', 'memberId', 'pointsRevoked', 'recipeId', 'requestHash']);
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId), { message: 'no such recipe' });
-  await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId), { message: 'no such recipe' });
   t.like((await myRecipes.register('alice', recipe, 'soup-2')).recipe, { title: recipe.title });
 });
