@@ -29,8 +29,9 @@ interface CatalogueRecipe {
   authorId: string;
   title?: string;
   points: number;
-  recommenders: string[];
-  withdrawal?: { confirmed: boolean };
+  recommendations: { by: string; points: number }[];
+  holds?: Record<string, string>;
+  deletedAt?: string;
 }
 
 export async function checkInvariants(targets: CheckTargets): Promise<CheckReport> {
@@ -45,7 +46,8 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
     const mine = written.recipes.get(id);
     const cat = catalogue.get(id);
     const row = readModel.get(id);
-    const catLive = cat !== undefined && cat.title !== undefined && !cat.withdrawal?.confirmed;
+    const catLive = cat !== undefined && cat.title !== undefined && cat.deletedAt === undefined;
+    if (cat && Object.keys(cat.holds ?? {}).length > 0) problems.push(`recipe ${id}: withdrawal holds left behind (${Object.keys(cat.holds!).join(', ')})`);
     const rowLive = row !== undefined && row.title !== null && !row.deleted;
     if (mine) members.add(mine.memberId);
     if (row) members.add(row.authorId);
@@ -56,9 +58,9 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
       problems.push(`recipe ${id}: live in myrecipe=${Boolean(mine)}, recipe=${catLive}, mypage=${rowLive}`);
       continue;
     }
-    if (cat && cat.points !== cat.recommenders.length * targets.point) {
-      problems.push(`recipe ${id}: ${cat.points} points but ${cat.recommenders.length} recommendations × ${targets.point}`);
-    }
+    const awarded = cat?.recommendations.reduce((sum, r) => sum + r.points, 0);
+    if (cat && cat.points !== awarded) problems.push(`recipe ${id}: ${cat.points} points but its ${cat.recommendations.length} recommendations awarded ${awarded}`);
+    if (cat && new Set(cat.recommendations.map((r) => r.by)).size !== cat.recommendations.length) problems.push(`recipe ${id}: a member recommended it twice`);
     if (!mine || !cat || !row) continue;
     if (row.points !== cat.points) problems.push(`recipe ${id}: mypage shows ${row.points} points, recipe has ${cat.points}`);
     const ledgerPoints = written.ledgers.get(mine.memberId)?.[id] ?? 0;
@@ -74,7 +76,7 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
   for (const memberId of members) {
     const ledgerBalance = Object.values(written.ledgers.get(memberId) ?? {}).reduce((a, b) => a + b, 0);
     const catalogueBalance = [...catalogue.values()]
-      .filter((c) => c.authorId === memberId && c.title !== undefined && !c.withdrawal?.confirmed)
+      .filter((c) => c.authorId === memberId && c.title !== undefined && c.deletedAt === undefined)
       .reduce((sum, c) => sum + c.points, 0);
     const [page, balance] = await Promise.all([
       invoke(targets.mypageSidecar, 'mypage', `mypages/${encodeURIComponent(memberId)}`, targets.daprApiToken),
@@ -102,9 +104,9 @@ async function readWriteModel(targets: CheckTargets) {
     const ledgers = new Map<string, Record<string, number>>();
     for (const row of rows) {
       const value = JSON.parse(row.value.toString('utf8'));
-      // A deleted recipe leaves a tombstone (deletedAt): not live.
+      // A deleted recipe leaves a tombstone (deletedAt), an abandoned registration a void (voidedAt): not live.
       if (row.key.startsWith('myrecipe||recipe:')) {
-        if (!value.deletedAt) recipes.set(value.recipeId, { memberId: value.memberId });
+        if (!value.deletedAt && !value.voidedAt) recipes.set(value.recipeId, { memberId: value.memberId });
       }
       else ledgers.set(value.memberId, value.points);
     }

@@ -341,7 +341,7 @@ test('the Dapr schema validation catches misspelt fields and wrong types', (t) =
     ['v1alpha1 "route" in a v2alpha1 Subscription', mutate('Subscription', 'registered', (d) => (d.spec.route = '/x')), /additionalProperty":"route"/],
     ['a misspelt component field', mutate('Component', 'pubsub', (d) => (d.spec.metdata = d.spec.metadata)), /metdata/],
     ['a component without a version', mutate('Component', 'pubsub', (d) => delete d.spec.version), /must have required property 'version'/],
-    ['maxRetries as a word', mutate('Resiliency', 'deduction', (d) => (d.spec.policies.retries.withdrawalRetry.maxRetries = 'three')), /must be integer/],
+    ['maxRetries as a word', mutate('Resiliency', 'events-and-stores', (d) => (d.spec.policies.retries.eventDelivery.maxRetries = 'three')), /must be integer/],
     ['"appID" for "appId"', mutate('Configuration', 'recipe-config', (d) => (d.spec.accessControl.policies[0].appID = d.spec.accessControl.policies[0].appId)), /appID/],
     ['mTLS without its required fields', mutate('Configuration', 'recipe-config', (d) => (d.spec.mtls = { enabled: true })), /required property 'controlPlaneTrustDomain'/],
     ['a misspelt top-level field', mutate('Component', 'pubsub', (d) => (d.scope = ['gateway'])), /additionalProperty":"scope"/],
