@@ -24,7 +24,7 @@ test('when myrecipe is killed between saving a recipe and publishing its event, 
   link.setRule(async (req) => {
     if (req.method === 'POST' && req.url.startsWith('/v1.0/state/myrecipe-store') && !killed) {
       killed = true;
-      return { kind: 'lose-reply', then: () => myrecipe.stopApp('SIGKILL') };
+      return { kind: 'lose-reply', after: () => myrecipe.stopApp('SIGKILL') };
     }
     return { kind: 'pass' };
   });

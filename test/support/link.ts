@@ -12,8 +12,8 @@ export type LinkAction =
   | { kind: 'drop' }
   /** Answer this status without passing the request on. */
   | { kind: 'respond'; status: number }
-  /** Pass the request on, then lose the reply (after running `then`, e.g. to kill the caller). */
-  | { kind: 'lose-reply'; then?: () => Promise<void> }
+  /** Pass the request on, then lose the reply (after running `after`, e.g. to kill the caller). */
+  | { kind: 'lose-reply'; after?: () => Promise<void> }
   | { kind: 'delay-reply'; ms: number };
 
 export type LinkRule = (req: { method: string; url: string }) => LinkAction | Promise<LinkAction>;
@@ -47,7 +47,7 @@ export async function startLink(targetPort: number): Promise<Link> {
       const chunks: Buffer[] = [];
       for await (const chunk of reply) chunks.push(chunk as Buffer);
       if (action.kind === 'lose-reply') {
-        await action.then?.();
+        await action.after?.();
         res.socket?.destroy();
         return;
       }
