@@ -436,13 +436,12 @@ const isJson = (buf: Buffer) => {
 /** Each store as [key, value] pairs, sorted by key. */
 type Keyed = [string, string][];
 interface Stored {
-  /** myrecipe's Dapr state (PostgreSQL): its own keys, not daprd's outbox bookkeeping. */
+  /** myrecipe's Dapr state (PostgreSQL). */
   myrecipeState: Keyed;
   /** recipe's Dapr state (Redis). */
   catalogueStore: Keyed;
-  /** mypage's read model and its processed event ids (PostgreSQL, schema mypage). */
+  /** mypage's read model (PostgreSQL, schema mypage). */
   readModel: Keyed;
-  processedEvents: Keyed;
 }
 
 async function storedData(): Promise<Stored> {
@@ -457,7 +456,6 @@ async function storedData(): Promise<Stored> {
       `SELECT key, value FROM myrecipe_state WHERE key LIKE 'myrecipe||%' AND (expires_at IS NULL OR expires_at > now()) ORDER BY key`,
     );
     const readModel = await db.query<{ recipe_id: string }>('SELECT * FROM mypage.recipes ORDER BY recipe_id');
-    const processed = await db.query<{ event_id: string; topic: string }>('SELECT event_id, topic FROM mypage.processed_events ORDER BY event_id');
     const catalogueStore: Keyed = [];
     for await (const keys of redis.scanIterator({ MATCH: 'recipe||*', COUNT: 500 })) {
       for (const key of keys) {
@@ -472,7 +470,6 @@ async function storedData(): Promise<Stored> {
     return {
       myrecipeState: state.rows.map((r) => [r.key, asText(r.value)]),
       readModel: readModel.rows.map((r) => [r.recipe_id, JSON.stringify(r)]),
-      processedEvents: processed.rows.map((r) => [r.event_id, r.topic]),
       catalogueStore,
     };
   } finally {
@@ -1032,7 +1029,7 @@ test.serial('when odd HTTP methods or internal paths are used, then a JSON 404 o
     ['POST', '/recipes'], ['DELETE', '/recipes'], ['DELETE', `/recipes/${id}`], ['POST', '/mypages/me'], ['DELETE', '/mypages/me'],
   ];
   const INTERNAL = (member: string): string[] => [
-    '/withdrawals', '/withdrawal-cancellations', `/members/${member}/balance`, '/audit/recipes', '/catalogue', `/mypages/${member}`, '/events/recommended', '/events/registered', '/events/deleted', '/events/outbox',
+    '/withdrawals', '/withdrawal-cancellations', `/members/${member}/balance`, '/audit/recipes', '/catalogue', `/mypages/${member}`, '/events/recommended', '/events/registered', '/events/deleted', '/events/outbox', '/events/outbox-late',
     '/dapr/subscribe', '/dapr/config', '/v1.0/invoke/myrecipe/method/myrecipes', '/v1.0/state/myrecipe-store', '/v1.0/publish/pubsub/Recommended', '/', '/MYRECIPES/..', '//myrecipes', '/mypages/me/..', '/mypages/%2e%2e',
   ];
   const recommended = json(JSON.stringify({ specversion: '1.0', id: `Recommended:${recipes.r2}:x`, type: 'Recommended', source: 'recipe', data: { recipeId: recipes.r2, authorId: seeded.alice.id, recommenderId: 'x', points: 1000, recipePoints: 1000, recommendedAt: new Date().toISOString() } }));
@@ -1154,7 +1151,6 @@ test.serial('when the storm is over, then every stored datum, every page and the
     ...keyedDiff('myrecipe state (PostgreSQL)', before.stored.myrecipeState, after.stored.myrecipeState),
     ...keyedDiff('recipe state (Redis)', before.stored.catalogueStore, after.stored.catalogueStore),
     ...keyedDiff('mypage read model', before.stored.readModel, after.stored.readModel),
-    ...keyedDiff('mypage processed events', before.stored.processedEvents, after.stored.processedEvents),
   ];
   for (const [name, page] of Object.entries(after.pages)) {
     if (JSON.stringify(page) !== JSON.stringify(before.pages[name])) changes.push(`${name}'s page changed: ${clip(JSON.stringify(page), 300)}`);

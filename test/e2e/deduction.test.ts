@@ -21,7 +21,7 @@ test('when the recommendation service is down, a delete is 503 with Retry-After 
   await eventually(async () => (await bob.post(`/recipes/${created.recipeId}/recommendations`)).status === 201, { what: 'recommended' });
   await eventually(async () => (await alice.get('/mypages/me')).body.balance === 1, { what: 'balance 1' });
 
-  await system.services.recipe.stopApp('SIGKILL');
+  await system.all('recipe', (r) => r.stopApp('SIGKILL'));
   const refused = await alice.delete(`/myrecipes/${created.recipeId}`);
   t.is(refused.status, 503);
   t.truthy(Number(refused.headers.get('retry-after')) > 0);
@@ -32,7 +32,7 @@ test('when the recommendation service is down, a delete is 503 with Retry-After 
   // Registration does not depend on the recommendation service.
   t.is((await alice.post('/myrecipes', sampleRecipe('Registered while recipe is down'))).status, 201);
 
-  await system.services.recipe.startApp();
+  await system.all('recipe', (r) => r.startApp());
   const deleted = await eventually(async () => {
     const res = await alice.delete(`/myrecipes/${created.recipeId}`);
     return res.status === 200 ? res : undefined;

@@ -18,7 +18,9 @@ test.after.always(async () => {
 });
 
 const logLines = (app: keyof System['services']) =>
-  readFileSync(system.services[app].app.logFile, 'utf8')
+  system.replicas[app]
+    .map((replica) => readFileSync(replica.app.logFile, 'utf8'))
+    .join('\n')
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { traceId?: string; path?: string; msg: string });
@@ -49,9 +51,11 @@ test('every app serves Prometheus metrics (requests by route, events by reply) a
   await alice.post('/myrecipes', sampleRecipe('Counted'));
   await eventually(async () => (await alice.get('/mypages/me')).body.recipes.length === 1, { what: 'processed' });
   const text = async (url: string) => (await fetch(url)).text();
-  t.regex(await text(`${system.services.gateway.appUrl}/metrics`), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
-  t.regex(await text(`${system.services.mypage.appUrl}/metrics`), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
-  t.regex(await text(`${system.services.myrecipe.appUrl}/metrics`), /process_cpu_seconds_total/);
+  // Whichever replica handled it: the metrics of all replicas of the app.
+  const metricsOf = async (app: keyof System['services']) => (await Promise.all(system.replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
+  t.regex(await metricsOf('gateway'), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
+  t.regex(await metricsOf('mypage'), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
+  t.regex(await metricsOf('myrecipe'), /process_cpu_seconds_total/);
   const sidecar = await text(`http://127.0.0.1:${system.services.mypage.metricsPort}/metrics`);
   t.regex(sidecar, /dapr_/);
 });

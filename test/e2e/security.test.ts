@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { call, memberClient, sampleRecipe } from '../support/client.js';
@@ -50,14 +51,16 @@ test('a sidecar answers only its app: without the Dapr API token, 401', async (t
 });
 
 test('only myrecipe may call the withdrawal: the gateway gets 403 and the recipe service is not reached', async (t) => {
-  const before = readFileSync(system.services.recipe.app.logFile, 'utf8');
-  const res = await sidecarOf('gateway').invoke('recipe', 'POST', 'withdrawals', { member: 'alice', body: { recipeId } });
+  const recipeLogs = () => system.replicas.recipe.map((r) => readFileSync(r.app.logFile, 'utf8'));
+  const before = recipeLogs();
+  const attempt = randomUUID();
+  const res = await sidecarOf('gateway').invoke('recipe', 'POST', 'withdrawals', { member: 'alice', body: { recipeId, attempt } });
   t.is(res.status, 403);
   t.regex(res.text, /access control policy has denied access/);
-  const cancel = await sidecarOf('mypage').invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'alice', body: { recipeId } });
+  const cancel = await sidecarOf('mypage').invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'alice', body: { recipeId, attempt } });
   t.is(cancel.status, 403);
   await new Promise((r) => setTimeout(r, 300));
-  const after = readFileSync(system.services.recipe.app.logFile, 'utf8').slice(before.length);
+  const after = recipeLogs().map((log, i) => log.slice(before[i]!.length)).join('\n');
   t.notRegex(after, /withdrawal/, 'the recipe app never saw the calls');
   t.is((await sidecarOf('gateway').invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 200, 'still recommendable');
 });

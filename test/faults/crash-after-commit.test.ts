@@ -1,6 +1,7 @@
 import test from 'ava';
 import { memberClient, sampleRecipe } from '../support/client.js';
 import { eventually } from '../support/processes.js';
+import type { RunningService } from '../support/dapr.js';
 import { startSystem, type System } from '../support/system.js';
 
 // myrecipe dies right after its write committed, before the outbox relay
@@ -18,25 +19,26 @@ test.after.always(async () => {
 
 test('when myrecipe is killed between saving a recipe and publishing its event, then the event still goes out (outbox) and a retry finds exactly one recipe', async (t) => {
   const alice = memberClient(system.gatewayUrl, await system.token('alice'));
-  const myrecipe = system.services.myrecipe;
-  const link = myrecipe.sidecarLink!;
-  let killed = false;
-  link.setRule(async (req) => {
-    if (req.method === 'POST' && req.url.startsWith('/v1.0/state/myrecipe-store') && !killed) {
-      killed = true;
-      return { kind: 'lose-reply', after: () => myrecipe.stopApp('SIGKILL') };
-    }
-    return { kind: 'pass' };
-  });
+  // Whichever replica takes the registration dies.
+  let killed: RunningService | undefined;
+  for (const myrecipe of system.replicas.myrecipe) {
+    myrecipe.sidecarLink!.setRule(async (req) => {
+      if (req.method === 'POST' && req.url.startsWith('/v1.0/state/myrecipe-store') && !killed) {
+        killed = myrecipe;
+        return { kind: 'lose-reply', after: () => myrecipe.stopApp('SIGKILL') };
+      }
+      return { kind: 'pass' };
+    });
+  }
 
   const key = 'crash-after-commit-1';
   const first = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
-  t.true(killed, 'the app died right after its commit');
+  t.truthy(killed, 'the app died right after its commit');
   t.true(first.status >= 500, `the member got no success: ${first.status} ${first.text}`);
-  t.is(link.seen.filter((r) => r.includes('/publish/pubsub/Registered')).length, 0, 'the app died before any event was published');
+  t.is(killed!.sidecarLink!.seen.filter((r) => r.includes('/publish/pubsub/Registered')).length, 0, 'the app died before any event was published');
 
-  link.setRule(undefined);
-  await myrecipe.startApp();
+  for (const myrecipe of system.replicas.myrecipe) myrecipe.sidecarLink!.setRule(undefined);
+  await killed!.startApp();
   const retried = await eventually(async () => {
     const res = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
     return res.status === 201 ? res : undefined;

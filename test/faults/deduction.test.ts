@@ -2,6 +2,7 @@ import test from 'ava';
 import { memberClient, sampleRecipe, type MemberClient } from '../support/client.js';
 import { eventually, sleep } from '../support/processes.js';
 import { verifyQuiet } from '../support/verify.js';
+import type { Link } from '../support/link.js';
 import { startSystem, type System } from '../support/system.js';
 import { emptyRecord } from '../support/traffic.js';
 
@@ -34,14 +35,19 @@ async function recommendedRecipe(): Promise<string> {
 }
 
 const balance = async () => (await alice.get('/mypages/me')).body.balance as number;
-const withdrawalsSeen = () => system.services.recipe.appLink!.seen.filter((r) => r.startsWith('POST /withdrawals')).length;
+// Every recipe replica sits behind a faulty link: count and fail at all of them.
+const withdrawalsSeen = () => system.replicas.recipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /withdrawals')).length, 0);
+const setRule = (rule: Parameters<Link['setRule']>[0]) => system.replicas.recipe.forEach((r) => r.appLink!.setRule(rule));
+/** Each myrecipe replica's sidecar has a deduction breaker of its own. */
+const sidecars = () => system.replicas.myrecipe.length;
 
 test.serial('when the recommendation service fails during deletes, then 503 with Retry-After and nothing changes; the circuit opens after 5 failures, later deletes fail fast without reaching it and say how long it stays open, and it closes after recovery', async (t) => {
   const ids = [];
-  for (let i = 0; i < 7; i++) ids.push(await recommendedRecipe());
-  await eventually(async () => (await balance()) === 7, { what: 'balance 7' });
-  const link = system.services.recipe.appLink!;
-  link.setRule((req) => (req.url.startsWith('/withdrawals') && req.method === 'POST' ? { kind: 'respond', status: 500 } : { kind: 'pass' }));
+  // Enough recipes for every breaker to open however the deletes spread over the myrecipe replicas.
+  const deletes = 15 * sidecars();
+  for (let i = 0; i < deletes; i++) ids.push(await recommendedRecipe());
+  await eventually(async () => (await balance()) === deletes, { what: `balance ${deletes}` });
+  setRule((req) => (req.url.startsWith('/withdrawals') && req.method === 'POST' ? { kind: 'respond', status: 500 } : { kind: 'pass' }));
 
   const reached: number[] = [];
   const took: number[] = [];
@@ -54,26 +60,33 @@ test.serial('when the recommendation service fails during deletes, then 503 with
     t.is(res.status, 503, res.text);
     retryAfter.push(Number(res.headers.get('retry-after')));
     reached.push(withdrawalsSeen() - before);
+    // Done once four deletes in a row reached nothing after every breaker could have opened.
+    if (reached.length >= 5 && reached.at(-1) === 5 * sidecars() && reached.at(-5) === reached.at(-1)) break;
   }
   t.log('withdrawal calls that reached the recommendation app after each delete:', reached.join(' '), '; ms:', took.join(' '), '; Retry-After:', retryAfter.join(' '));
-  // No retries (a retried withdrawal is one more for a hung service to apply): the 5th failure trips the breaker.
-  t.deepEqual(reached, [1, 2, 3, 4, 5, 5, 5], 'with the circuit open, later deletes never reached the recommendation app');
-  t.true(retryAfter.slice(5).every((s) => s >= 10), 'a refusal by the open breaker tells the member to come back once it can have closed');
+  // No retries (a retried withdrawal is one more for a hung service to apply):
+  // each delete reaches the app at most once, and each myrecipe sidecar's
+  // breaker opens at its 5th failure, after which nothing reaches the app.
+  const limit = 5 * sidecars();
+  t.is(reached.at(-1), limit, 'with every circuit open, later deletes never reached the recommendation app');
+  t.true(reached.every((n, i) => n <= i + 1), 'never more than one withdrawal per delete');
+  const refusedByBreaker = retryAfter.filter((_, i) => reached[i] === reached[i - 1]);
+  t.true(refusedByBreaker.length >= 4 && refusedByBreaker.every((s) => s >= 10), 'a refusal by an open breaker tells the member to come back once it can have closed');
 
   // Nothing changed anywhere; the relay releases every attempt's hold.
   for (const id of ids) t.is((await alice.get(`/myrecipes/${id}`)).body.points, 1);
-  t.is(await balance(), 7);
-  link.setRule(undefined);
+  t.is(await balance(), deletes);
+  setRule(undefined);
   for (const id of ids) await eventually(async () => (await bob.get(`/recipes/${id}`)).status === 200, { what: 'no hold left behind' });
 
-  // Recovery: after the breaker's 10 s, one trial call closes it again.
+  // Recovery: after the breakers' 10 s, a trial call closes each again.
   await sleep(10_500);
-  const res = await alice.delete(`/myrecipes/${ids[0]}`);
-  t.is(res.status, 200, res.text);
-  t.deepEqual(res.body, { recipeId: ids[0], pointsRevoked: 1 });
-  record.deleted.add(ids[0]!);
-  t.is((await alice.delete(`/myrecipes/${ids[1]}`)).status, 200);
-  record.deleted.add(ids[1]!);
+  for (const id of ids.slice(0, 2 * sidecars())) {
+    const res = await alice.delete(`/myrecipes/${id}`);
+    t.is(res.status, 200, res.text);
+    t.deepEqual(res.body, { recipeId: id, pointsRevoked: 1 });
+    record.deleted.add(id);
+  }
 });
 
 for (const [fault, action] of [
@@ -83,13 +96,12 @@ for (const [fault, action] of [
   test.serial(`when the recommendation service applies the deduction but ${fault}, then the delete is 503 with nothing changed, and a retried delete deducts exactly once`, async (t) => {
     const id = await recommendedRecipe();
     const before = await balance();
-    const link = system.services.recipe.appLink!;
-    link.setRule((req) => (req.url.startsWith('/withdrawals') && req.method === 'POST' ? action : { kind: 'pass' }));
+    setRule((req) => (req.url.startsWith('/withdrawals') && req.method === 'POST' ? action : { kind: 'pass' }));
     const refused = await alice.delete(`/myrecipes/${id}`);
     t.is(refused.status, 503, refused.text);
     t.is((await alice.get(`/myrecipes/${id}`)).body.points, 1);
     t.is(await balance(), before);
-    link.setRule(undefined);
+    setRule(undefined);
     // The attempt was fenced off, so its hold is released at once by the relay.
     await eventually(async () => (await bob.get(`/recipes/${id}`)).status === 200, { what: 'the hold released', timeoutMs: 10_000 });
 
@@ -107,14 +119,13 @@ test.serial('when the recommendation service hangs (SIGSTOP), a delete answers 5
   const id = await recommendedRecipe();
   const before = await balance();
   const seenBefore = withdrawalsSeen();
-  const recipe = system.services.recipe;
-  recipe.signalApp('SIGSTOP');
+  await system.all('recipe', (r) => r.signalApp('SIGSTOP'));
   let res;
   const started = Date.now();
   try {
     res = await alice.delete(`/myrecipes/${id}`);
   } finally {
-    recipe.signalApp('SIGCONT');
+    await system.all('recipe', (r) => r.signalApp('SIGCONT'));
   }
   const took = Date.now() - started;
   t.is(res.status, 503, res.text);

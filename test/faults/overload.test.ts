@@ -4,11 +4,15 @@ import { call, memberClient, sampleRecipe } from '../support/client.js';
 import { eventually, sleep } from '../support/processes.js';
 import { signToken, startApp, startSystem, type System } from '../support/system.js';
 import type { RunningService } from '../support/dapr.js';
+import type { Link } from '../support/link.js';
 
 // Overload: the gateway turns members away at once with 503 and Retry-After
 // (a readable "register again in a moment"), and recovers by itself.
 let system: System;
-const posts = () => system.services.myrecipe.appLink!.seen.filter((r) => r.startsWith('POST /myrecipes')).length;
+// Both myrecipe replicas sit behind a faulty link; the tests talk to the first
+// gateway replica only (the bulkhead and the circuit are per gateway replica).
+const posts = () => system.replicas.myrecipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /myrecipes')).length, 0);
+const setRule = (rule: Parameters<Link['setRule']>[0]) => system.replicas.myrecipe.forEach((r) => r.appLink!.setRule(rule));
 
 test.before(async () => {
   system = await startSystem({ env: { gateway: { REGISTRATION_MAX_IN_FLIGHT: '4' } }, apps: { myrecipe: { linkApp: true } } });
@@ -19,9 +23,8 @@ test.after.always(async () => {
 });
 
 test.serial('when registrations pile up beyond what is in flight, then the rest get 503 with Retry-After at once, and it recovers when load drops', async (t) => {
-  const link = system.services.myrecipe.appLink!;
   // A slow registration service: every registration takes 400 ms.
-  link.setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'delay-reply', ms: 400 } : { kind: 'pass' }));
+  setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'delay-reply', ms: 400 } : { kind: 'pass' }));
   const alice = memberClient(system.gatewayUrl, await system.token('alice'));
   const started = Date.now();
   const replies = await Promise.all(Array.from({ length: 40 }, async () => ({ res: await alice.post('/myrecipes', sampleRecipe('Rush hour')) })));
@@ -48,13 +51,12 @@ test.serial('when registrations pile up beyond what is in flight, then the rest 
   const admittedMs = served.filter((l) => l.status === 201).map((l) => l.ms);
   t.is(refusedMs.length, busy.length);
   t.true(Math.max(...refusedMs) < Math.min(...admittedMs), `refused in at most ${Math.max(...refusedMs)} ms, admitted in at least ${Math.min(...admittedMs)} ms`);
-  link.setRule(undefined);
+  setRule(undefined);
   for (let i = 0; i < 5; i++) t.is((await alice.post('/myrecipes', sampleRecipe(`Calm ${i}`))).status, 201);
 });
 
 test.serial('when registrations keep failing, then the circuit opens, later registrations fail fast without reaching myrecipe, and it closes after recovery', async (t) => {
-  const link = system.services.myrecipe.appLink!;
-  link.setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'drop' } : { kind: 'pass' }));
+  setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'drop' } : { kind: 'pass' }));
   const bob = memberClient(system.gatewayUrl, await system.token('bob'));
   const reached: number[] = [];
   const took: number[] = [];
@@ -77,7 +79,7 @@ test.serial('when registrations keep failing, then the circuit opens, later regi
   const retryAfter = Number(open.headers.get('retry-after'));
   t.true(retryAfter >= 9 && retryAfter <= 10, `Retry-After ${retryAfter} s covers the 10 s the circuit stays open`);
 
-  link.setRule(undefined);
+  setRule(undefined);
   await sleep(10_500);
   t.is((await bob.post('/myrecipes', sampleRecipe('After recovery'))).status, 201);
   t.is((await bob.post('/myrecipes', sampleRecipe('Closed again'))).status, 201);
@@ -85,7 +87,7 @@ test.serial('when registrations keep failing, then the circuit opens, later regi
 
 test.serial('a per-member rate limit is shared by every gateway replica (Redis) and answers 429 with Retry-After', async (t) => {
   const limits = { RATE_LIMIT_PER_WINDOW: '6', RATE_LIMIT_WINDOW_SECONDS: '30' };
-  const replicas: RunningService[] = await Promise.all([startApp(system.backing, 'gateway', limits), startApp(system.backing, 'gateway', limits)]);
+  const replicas: RunningService[] = await Promise.all([10, 11].map((replica) => startApp(system.backing, 'gateway', limits, { replica })));
   t.teardown(() => Promise.all(replicas.map((r) => r.stop())));
   const token = await signToken(system.backing.signingKey, 'carol');
   // The window is fixed (aligned to multiples of 30 s): start early in one.

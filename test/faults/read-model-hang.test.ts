@@ -18,11 +18,11 @@ test.after.always(async () => {
 test('when the read model app hangs (SIGSTOP) past the processing timeout and resumes, then duplicates are tolerated and counts are exact', async (t) => {
   const traffic = await startTraffic(system);
   await sleep(3_000);
-  system.services.mypage.signalApp('SIGSTOP');
+  await system.all('mypage', (r) => r.signalApp('SIGSTOP'));
   // Longer than the pub/sub processingTimeout (15 s): Redis Streams hands the
   // in-flight messages out again while the first deliveries are still stuck.
   await sleep(20_000);
-  system.services.mypage.signalApp('SIGCONT');
+  await system.all('mypage', (r) => r.signalApp('SIGCONT'));
   await sleep(5_000);
   const record = await traffic.stop();
   t.log(describe(record));

@@ -4,7 +4,8 @@ import { describe, startTraffic } from '../support/traffic.js';
 import { verifyQuiet } from '../support/verify.js';
 import { startSystem, type System } from '../support/system.js';
 
-// Fault isolation: registering never depends on the recommendation service.
+// Fault isolation: registering never depends on the recommendation service
+// (every replica of it down at once).
 let system: System;
 
 test.before(async () => {
@@ -32,9 +33,9 @@ async function outage(t: { log: (...v: unknown[]) => void; true: (v: boolean, m?
 }
 
 test.serial('when the recommendation app is killed (SIGKILL) and restarted, then registrations keep succeeding and every Registered is processed after it is back', async (t) => {
-  await outage(t, () => system.services.recipe.stopApp('SIGKILL'), () => system.services.recipe.startApp());
+  await outage(t, () => system.all('recipe', (r) => r.stopApp('SIGKILL')), () => system.all('recipe', (r) => r.startApp()));
 });
 
 test.serial('when the recommendation sidecar is killed (SIGKILL) and restarted, then the same holds', async (t) => {
-  await outage(t, () => system.services.recipe.stopSidecar('SIGKILL'), () => system.services.recipe.startSidecar());
+  await outage(t, () => system.all('recipe', (r) => r.stopSidecar('SIGKILL')), () => system.all('recipe', (r) => r.startSidecar()));
 });

@@ -113,7 +113,11 @@ export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = 
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
 
 export interface SystemOptions extends BackingOptions {
-  /** Replicas of every app (each its own app and daprd under the same app id); 1 unless set. */
+  /**
+   * Replicas of every app (each its own app and daprd under the same app id).
+   * Two unless set (TEST_REPLICAS changes the default): production runs two
+   * or three, and a guarantee is only proven when it holds with two.
+   */
   replicas?: number;
   /** Extra environment per app (e.g. POINT for recipe). */
   env?: Partial<Record<AppId, Record<string, string>>>;
@@ -132,6 +136,8 @@ export interface System {
   replicas: Record<AppId, RunningService[]>;
   /** Starts one more replica of an app (e.g. to replace one in a rolling restart). */
   startReplica(appId: AppId): Promise<RunningService>;
+  /** Does something to every replica of an app at once (an outage of the whole service). */
+  all(appId: AppId, action: (replica: RunningService) => Promise<unknown> | unknown): Promise<void>;
   backing: Backing;
   token(memberId: string, options?: { expiresIn?: string }): Promise<string>;
   stop(): Promise<void>;
@@ -146,7 +152,7 @@ export const APP_IDS: readonly AppId[] = ['myrecipe', 'recipe', 'mypage', 'gatew
  */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const backing = await startBacking(options);
-  const count = options.replicas ?? 1;
+  const count = options.replicas ?? Number(process.env.TEST_REPLICAS ?? 2);
   const started = new Map<AppId, number>(APP_IDS.map((id) => [id, 0]));
   const replicas = Object.fromEntries(APP_IDS.map((id) => [id, [] as RunningService[]])) as Record<AppId, RunningService[]>;
   const startReplica = async (appId: AppId) => {
@@ -174,6 +180,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     replicas,
     startReplica,
+    all: async (appId, action) => {
+      await Promise.all(replicas[appId].map(async (replica) => action(replica)));
+    },
     backing,
     token: (memberId, tokenOptions) => signToken(backing.signingKey, memberId, tokenOptions),
     async stop() {

@@ -56,10 +56,11 @@ export function emptyRecord(): TrafficRecord {
 export async function startTraffic(system: System, { members = 4, pauseMs = 50, recommend = true, remove = true }: TrafficOptions = {}): Promise<Traffic> {
   const record = emptyRecord();
   const runId = randomUUID().slice(0, 6);
+  // Each member through a gateway replica of its own, as a load balancer would spread them.
   const clients = await Promise.all(
     Array.from({ length: members }, async (_, i) => {
       const id = `traffic-${runId}-${i}`;
-      return { id, client: memberClient(system.gatewayUrl, await system.token(id)) };
+      return { id, client: memberClient(system.gatewayUrls[i % system.gatewayUrls.length]!, await system.token(id)) };
     }),
   );
   let running = true;
