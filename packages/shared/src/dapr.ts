@@ -102,16 +102,24 @@ export function createSidecar(options: SidecarOptions): Sidecar {
         if (result.error) throw result.error;
       }),
 
-    getState: <T>(store: string, key: string) =>
-      call(`get ${store}/${key}`, async () => {
-        // Only the bulk API hands back ETags through the SDK.
-        const [item] = (await client.state.getBulk(store, [key])) as { data?: T; etag?: string; error?: string }[];
-        // The bulk API answers 200 even when the store failed, with the error
-        // in the item: that must not read as "no such key".
-        if (item?.error) throw new DaprError('dapr', 500, { message: item.error }, `get ${store}/${key}: ${item.error}`);
-        if (!item || item.data === undefined || item.data === null || item.data === '') return undefined;
-        return { value: item.data, etag: item.etag ?? '' };
-      }),
+    // A single-key GET, with the ETag from its header. Not the bulk API (the
+    // only way the SDK hands back ETags): state.postgresql v2's BulkGet never
+    // checks rows.Err(), so a connection lost mid-query (a database
+    // restarting) reads as "no such key", with no error at all.
+    getState: async <T>(store: string, key: string) => {
+      const what = `get ${store}/${key}`;
+      let res: Response;
+      try {
+        res = await fetch(`${daprUrl}/v1.0/state/${store}/${encodeURIComponent(key)}`, { headers: { ...tokenHeader }, signal: AbortSignal.timeout(timeoutMs) });
+      } catch (err) {
+        if ((err as Error).name === 'TimeoutError') throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
+        throw new DaprError('unreachable', undefined, undefined, `${what}: ${(err as { cause?: { code?: string } }).cause?.code ?? ''} ${(err as Error).message}`.trim());
+      }
+      const text = await res.text();
+      if (res.status === 204 || (res.ok && text === '')) return undefined;
+      if (!res.ok) throw new DaprError('dapr', res.status, parseBody(text), `${what}: ${res.status} ${text.slice(0, 300)}`);
+      return { value: parseBody(text) as T, etag: res.headers.get('etag') ?? '' } as StateItem<T>;
+    },
 
     saveState: (store, key, value, writeOptions = {}) =>
       call(`save ${store}/${key}`, async () => {

@@ -62,18 +62,24 @@ test('the keyed lock runs sections of one key one at a time, and of different ke
   t.true(events.indexOf('b1 end') < events.indexOf('a1 end'), 'b did not wait for a');
 });
 
-test('a state read the store failed is an error, not "no such key" (the bulk API answers 200 with the error inside)', async (t) => {
+test('a state read is one key with its ETag from the header; a store failure is an error, never "no such key"', async (t) => {
   const http = await import('node:http');
   const { createLogger, createSidecar } = await import('../src/index.js');
   const server = http.createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url?.startsWith('/v1.0/state/store/bulk')) res.end(JSON.stringify([{ key: 'k', error: 'failed to connect to `host=127.0.0.1 user=postgres`' }]));
-    else res.end('{}');
+    if (req.url === '/v1.0/state/store/found') {
+      res.writeHead(200, { 'content-type': 'application/json', etag: '7' }).end('{"v":1}');
+    } else if (req.url === '/v1.0/state/store/missing') {
+      res.writeHead(204).end();
+    } else {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_STATE_GET', message: 'failed to connect to `host=127.0.0.1 user=postgres`' }));
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const sidecar = createSidecar({ host: '127.0.0.1', httpPort: (server.address() as { port: number }).port, log: createLogger('test', 'silent') });
-  const err = await t.throwsAsync(() => sidecar.getState('store', 'k'));
+  t.deepEqual(await sidecar.getState('store', 'found'), { value: { v: 1 }, etag: '7' });
+  t.is(await sidecar.getState('store', 'missing'), undefined);
+  const err = await t.throwsAsync(() => sidecar.getState('store', 'broken'));
   t.true(err instanceof DaprError);
   t.regex(err!.message, /failed to connect/);
 });

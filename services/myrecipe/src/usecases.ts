@@ -253,7 +253,10 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
         if (!isLive(found)) return VOID; // abandoned, or deleted already: its Deleted tells the rest
         return committed(registeredEvent({ recipeId, memberId: found.memberId, title: found.title, registeredAt: found.registeredAt }));
       }
-      if (!found || isVoid(found)) return VOID;
+      // A delete attempt starts from a live recipe, and records are never
+      // removed: reading none means the read went wrong. Look again later.
+      if (!found) throw new Error(`recipe ${recipeId} of delete attempt ${intent.id} not found`);
+      if (isVoid(found)) return VOID;
       if (isDeleted(found) && found.deletion === intent.id) {
         return committed(deletedEvent({ recipeId, memberId: found.memberId, pointsRevoked: found.pointsRevoked ?? 0, deletedAt: found.deletedAt }));
       }
