@@ -185,7 +185,7 @@ async function nemesis(system: System, durationMs: number, log: (line: string) =
   return done;
 }
 
-interface Written {
+export interface Written {
   recipeId: string;
   memberId: string;
   deletedAt?: string;
@@ -193,7 +193,7 @@ interface Written {
   pointsRevoked?: number;
 }
 
-interface Catalogued {
+export interface Catalogued {
   recipeId: string;
   points: number;
   recommendations: { by: string; points: number }[];
@@ -251,32 +251,44 @@ export async function check(system: System, history: History, log: (line: string
   for (const leftover of leftovers) flag('pending or dead-lettered', leftover);
 
   const [written, catalogue] = await Promise.all([readMyrecipe(system), readCatalogue(system)]);
+  for (const [kind, list] of analyse(history.ops, written, catalogue)) for (const detail of list) flag(kind, detail);
+  log(`checked ${history.ops.length} operations: ${anomalies.size === 0 ? 'no anomaly' : [...anomalies.keys()].join(', ')}`);
+  return anomalies;
+}
+
+/**
+ * The checks of a history against the stores once quiet, with no I/O:
+ * anomalies by kind (empty when the run was correct).
+ */
+export function analyse(ops: Op[], written: Map<string, Written>, catalogue: Map<string, Catalogued>): Map<string, string[]> {
+  const anomalies = new Map<string, string[]>();
+  const flag = (kind: string, detail: string) => anomalies.set(kind, [...(anomalies.get(kind) ?? []), detail]);
   const byRecipe = (kind: OpKind) => {
     const groups = new Map<string, Op[]>();
-    for (const op of history.ops.filter((o) => o.kind === kind)) groups.set(op.recipeId, [...(groups.get(op.recipeId) ?? []), op]);
+    for (const op of ops.filter((o) => o.kind === kind)) groups.set(op.recipeId, [...(groups.get(op.recipeId) ?? []), op]);
     return groups;
   };
-  const happened = (ops: Op[]) => ops.some((o) => o.outcome === 'ok');
-  const mayHave = (ops: Op[]) => ops.some((o) => o.outcome === 'ok' || o.outcome === 'unknown');
+  const happened = (attempts: Op[]) => attempts.some((o) => o.outcome === 'ok');
+  const mayHave = (attempts: Op[]) => attempts.some((o) => o.outcome === 'ok' || o.outcome === 'unknown');
 
   // Registrations: acknowledged ones exist; ones only ever refused do not; a retried key returns the same recipe.
-  for (const [recipeId, ops] of byRecipe('register')) {
+  for (const [recipeId, attempts] of byRecipe('register')) {
     const stored = written.get(recipeId);
     const exists = stored !== undefined && stored.voidedAt === undefined;
-    if (happened(ops) && !exists) flag('acknowledged registration lost', recipeId);
-    if (exists && !mayHave(ops)) flag('refused registration happened anyway', `${recipeId}: ${ops.map((o) => o.status ?? o.error).join(', ')}`);
-    for (const op of ops) if (op.outcome === 'ok' && op.body?.recipeId !== recipeId) flag('retried key answered another recipe', `${recipeId} -> ${op.body?.recipeId}`);
+    if (happened(attempts) && !exists) flag('acknowledged registration lost', recipeId);
+    if (exists && !mayHave(attempts)) flag('refused registration happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
+    for (const op of attempts) if (op.outcome === 'ok' && op.body?.recipeId !== recipeId) flag('retried key answered another recipe', `${recipeId} -> ${op.body?.recipeId}`);
   }
 
   // Deletes: acknowledged ones happened, refused ones did not, every answer names the same points, and those points are the recipe's.
   const deletedAt = new Map<string, number>();
-  for (const [recipeId, ops] of byRecipe('delete')) {
+  for (const [recipeId, attempts] of byRecipe('delete')) {
     const stored = written.get(recipeId);
     const deleted = stored?.deletedAt !== undefined;
-    const acknowledged = ops.filter((o) => o.outcome === 'ok');
+    const acknowledged = attempts.filter((o) => o.outcome === 'ok');
     if (acknowledged.length) deletedAt.set(recipeId, Math.min(...acknowledged.map((o) => o.end)));
     if (acknowledged.length && !deleted) flag('acknowledged delete lost', recipeId);
-    if (deleted && !mayHave(ops)) flag('refused delete happened anyway', `${recipeId}: ${ops.map((o) => o.status ?? o.error).join(', ')}`);
+    if (deleted && !mayHave(attempts)) flag('refused delete happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
     const revoked = new Set(acknowledged.map((o) => o.body?.pointsRevoked));
     if (revoked.size > 1) flag('a retried delete answered differently', `${recipeId}: ${[...revoked].join(' vs ')}`);
     const catalogued = catalogue.get(recipeId);
@@ -286,20 +298,19 @@ export async function check(system: System, history: History, log: (line: string
 
   // Recommendations: acknowledged ones are counted, refused ones are not, and none lands after its recipe's delete was acknowledged.
   const recommendations = new Map<string, Op[]>();
-  for (const op of history.ops.filter((o) => o.kind === 'recommend')) {
+  for (const op of ops.filter((o) => o.kind === 'recommend')) {
     const key = `${op.recipeId} ${op.member}`;
     recommendations.set(key, [...(recommendations.get(key) ?? []), op]);
   }
-  for (const [key, ops] of recommendations) {
+  for (const [key, attempts] of recommendations) {
     const [recipeId, member] = key.split(' ') as [string, string];
     const counted = catalogue.get(recipeId)?.recommendations.some((r) => r.by === member) ?? false;
-    if (happened(ops) && !counted) flag('acknowledged recommendation lost', key);
-    if (counted && !mayHave(ops)) flag('refused recommendation counted anyway', `${key}: ${ops.map((o) => o.status ?? o.error).join(', ')}`);
+    if (happened(attempts) && !counted) flag('acknowledged recommendation lost', key);
+    if (counted && !mayHave(attempts)) flag('refused recommendation counted anyway', `${key}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
     const deleteAcknowledged = deletedAt.get(recipeId);
-    for (const op of ops) {
+    for (const op of attempts) {
       if (deleteAcknowledged !== undefined && op.start > deleteAcknowledged && op.outcome === 'ok') flag('deleted recipe recommended', `${key} at ${new Date(op.start).toISOString()}, delete acknowledged ${new Date(deleteAcknowledged).toISOString()}`);
     }
   }
-  log(`checked ${history.ops.length} operations: ${anomalies.size === 0 ? 'no anomaly' : [...anomalies.keys()].join(', ')}`);
   return anomalies;
 }
