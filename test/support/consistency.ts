@@ -24,6 +24,10 @@ export interface RunOptions {
   durationMs: number;
   members?: number;
   log?: (line: string) => void;
+  /** Where members send their requests (default: straight to the gateway replicas). */
+  entry?: () => string[];
+  /** What goes wrong during the run (default: replicas and a sidecar killed in turn); returns what it did. */
+  nemesis?: (durationMs: number, log: (line: string) => void) => Promise<string[]>;
 }
 
 export interface RunResult {
@@ -35,9 +39,9 @@ export interface RunResult {
 
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
-export async function consistencyRun(system: System, { durationMs, members = 10, log = () => undefined }: RunOptions): Promise<RunResult> {
+export async function consistencyRun(system: System, { durationMs, members = 10, log = () => undefined, entry, nemesis = (ms, say) => killInTurn(system, ms, say) }: RunOptions): Promise<RunResult> {
   const history = createHistory();
-  const gateways = () => system.gatewayUrls;
+  const gateways = entry ?? (() => system.gatewayUrls);
   const people = await Promise.all(Array.from({ length: members }, async (_, i) => ({ id: `cons-${randomUUID().slice(0, 6)}-${i}`, token: '' })));
   for (const p of people) p.token = await system.token(p.id);
   /** Recipes each member believes live (acknowledged, not deleted). */
@@ -56,6 +60,7 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
     return { ...answer, gateway };
   }
   const other = (gateway: number) => (gateway + 1) % gateways().length;
+  // (With one entry point, "the other gateway" is the same load balancer.)
   const backoff = (answer: Answer) => sleep(Math.min((answer.retryAfter ?? 0.2) * 1000, 1_500));
 
   async function register(member: { id: string; token: string }) {
@@ -126,7 +131,7 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
     }
   });
 
-  const faults = await nemesis(system, durationMs, log);
+  const faults = await nemesis(durationMs, log);
   running = false;
   await Promise.all(loops);
   log(`traffic stopped after ${history.ops.length} operations`);
@@ -144,9 +149,9 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
  * Kills (SIGKILL) and restarts one replica of each service in turn, and
  * once a sidecar, spread over the run; then waits for the rest of it.
  */
-async function nemesis(system: System, durationMs: number, log: (line: string) => void): Promise<string[]> {
+async function killInTurn(system: System, durationMs: number, log: (line: string) => void): Promise<string[]> {
   const order: AppId[] = ['recipe', 'myrecipe', 'mypage', 'gateway'];
-  const steps: { what: string; act: () => Promise<void> }[] = [];
+  const steps: Step[] = [];
   for (const [round, replica] of [0, 1].entries()) {
     for (const appId of order) {
       steps.push({
@@ -171,6 +176,16 @@ async function nemesis(system: System, durationMs: number, log: (line: string) =
       });
     }
   }
+  return runSpread(steps, durationMs, log);
+}
+
+export interface Step {
+  what: string;
+  act: () => Promise<void>;
+}
+
+/** Runs the steps one after another, spread evenly over the run; returns what was done. */
+export async function runSpread(steps: Step[], durationMs: number, log: (line: string) => void): Promise<string[]> {
   const started = Date.now();
   const every = durationMs / (steps.length + 1);
   const done: string[] = [];

@@ -116,6 +116,12 @@ export interface RunningService {
   appLink?: Link;
   sidecarLink?: Link;
   stop(): Promise<void>;
+  /**
+   * Takes the replica out of service the way a rolling update does: SIGTERM
+   * to the app, which finishes its requests (with its sidecar still there),
+   * then SIGTERM to the sidecar, which leaves name resolution.
+   */
+  retire(): Promise<void>;
   logs(): string;
 }
 
@@ -247,6 +253,11 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     sidecarLink,
     stop: async () => {
       await Promise.all([handle.app && stopProcess(handle.app), stopProcess(handle.daprd)]);
+      await Promise.all([appLink?.close(), sidecarLink?.close()]);
+    },
+    retire: async () => {
+      if (handle.app) await stopProcess(handle.app, 'SIGTERM', 15_000);
+      await stopProcess(handle.daprd, 'SIGTERM', 15_000);
       await Promise.all([appLink?.close(), sidecarLink?.close()]);
     },
     logs,

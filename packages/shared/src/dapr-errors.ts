@@ -97,6 +97,35 @@ export function invocationOutcome(err: unknown): InvocationOutcome {
 /** A refusal by one of Dapr's circuit breakers (open, or half-open with its trial call out). */
 export const isBreakerRefusal = (err: unknown): boolean => err instanceof DaprError && err.kind === 'dapr' && BREAKER.test(err.detail);
 
+/**
+ * Pauses between tries of a call Dapr refused before sending it: 3.5 s in
+ * all, longer than name resolution keeps a sidecar that went away (2 s in the
+ * local and test runs), so a call lands on a replica that is there.
+ */
+export const NOT_SENT_PAUSES_MS = [100, 200, 400, 800, 1_000, 1_000];
+
+/**
+ * Makes a service invocation again while Dapr refuses it before sending it
+ * (a replica that just went away, its app restarting): always safe, since the
+ * callee never saw it. A read is made again too when the replica died while
+ * answering it. A refusal by an open circuit breaker, and a timeout, are final.
+ */
+export async function retryNotSent<T>(call: () => Promise<T>, { read = false, pausesMs = NOT_SENT_PAUSES_MS }: { read?: boolean; pausesMs?: readonly number[] } = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const outcome = invocationOutcome(err);
+      const again = outcome === 'not-sent' || (read && outcome === 'unknown' && !isTimeout(err));
+      if (attempt >= pausesMs.length || !again || isBreakerRefusal(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pausesMs[attempt]));
+    }
+  }
+}
+
+/** No answer in time: ours (the fetch timed out) or Dapr's (its resiliency timeout). */
+const isTimeout = (err: unknown) => err instanceof DaprError && (err.kind === 'timeout' || /deadline exceeded|timeout/i.test(err.detail));
+
 function parseJson(text: string | undefined): unknown {
   if (!text) return undefined;
   try {

@@ -5,7 +5,7 @@ import {
   DaprError,
   IDEMPOTENCY_HEADER,
   invocationOutcome,
-  isBreakerRefusal,
+  retryNotSent,
   MEMBER_HEADER,
   catalogueQuerySchema,
   idempotencyKeySchema,
@@ -37,9 +37,6 @@ export interface RouteDeps {
   retryAfterSeconds: number;
 }
 
-/** Pauses between tries of a call Dapr refused before sending it: 2.5 s in all, longer than name resolution keeps a dead sidecar (2 s). */
-const RETRY_PAUSES_MS = [100, 200, 400, 800, 1_000];
-
 export const REGISTRATION_BUSY = 'registration is busy right now; please register again in a moment';
 
 /**
@@ -54,18 +51,16 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
    * One call through Dapr. A call Dapr refused before it could reach the app
    * (a replica that just went away and is still in name resolution, say) is
    * made again, a few times over a little longer than a dead replica stays
-   * resolvable: that is always safe. Dapr itself does not retry (see
+   * resolvable: that is always safe; so is repeating a read whose replica died
+   * while answering. Dapr itself does not retry (see
    * components/resiliency-gateway.yaml).
    */
   async function call(ctx: Context, appId: string, method: string, options: InvokeOptions = {}) {
     const write = options.method === 'POST' || options.method === 'DELETE';
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } });
-      } catch (err) {
-        if (attempt >= RETRY_PAUSES_MS.length || invocationOutcome(err) !== 'not-sent' || isBreakerRefusal(err)) throw relayError(err, retryAfterSeconds, write);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSES_MS[attempt]));
-      }
+    try {
+      return await retryNotSent(() => sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } }), { read: !write });
+    } catch (err) {
+      throw relayError(err, retryAfterSeconds, write);
     }
   }
 

@@ -1,4 +1,4 @@
-import { MEMBER_HEADER, createLogger, createOutbox, createSidecar, serve } from '@recipe/shared';
+import { MEMBER_HEADER, createLogger, createOutbox, createSidecar, retryNotSent, serve } from '@recipe/shared';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
 import { createStore } from './store.js';
@@ -8,11 +8,12 @@ const config = readConfig();
 const log = createLogger('myrecipe', config.LOG_LEVEL);
 const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
 
+// A call Dapr refused before sending it (a recipe replica that just went away) is made again.
 const recommendations: RecommendationService = {
   withdraw: (recipeId, memberId, attempt) =>
-    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } }),
+    retryNotSent(() => sidecar.invoke(config.RECIPE_APP_ID, 'withdrawals', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } })),
   releaseHold: (recipeId, memberId, attempt) =>
-    sidecar.invoke(config.RECIPE_APP_ID, 'withdrawal-cancellations', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } }),
+    retryNotSent(() => sidecar.invoke(config.RECIPE_APP_ID, 'withdrawal-cancellations', { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } })),
 };
 
 // The outbox relay settles intents by asking the use cases what the state says.
