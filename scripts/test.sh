@@ -14,14 +14,16 @@ export DAPR_RUNTIME_PATH
 echo "== type-checking the tests"
 npx tsc -p tsconfig.tests.json
 echo "== unit tests"
-npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts'
+npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'test/consistency/checker.test.ts'
 echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-file agreement"
 npx ava 'test/config/**/*.test.ts'
-echo "== integration and end-to-end tests (real sidecars)"
+echo "== integration tests (real sidecars), end-to-end tests (two replicas of every app)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
 for broker in rabbitmq nats; do
   echo "== end-to-end tests again with pub/sub on $broker (components/brokers/$broker.yaml)"
   TEST_BROKER=$broker npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
 done
-echo "== fault tests: apps, sidecars, Redis and PostgreSQL killed and restarted under traffic"
+echo "== fault tests: apps, sidecars, Redis and PostgreSQL killed and restarted under traffic; rolling restart"
 bash scripts/test-faults.sh
+echo "== consistency run: ${CONSISTENCY_SECONDS:-100} s of conflicting traffic, replicas killed, history checked"
+bash scripts/test-consistency.sh
