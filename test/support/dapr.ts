@@ -1,12 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments, stringify } from 'yaml';
+import { ROOT, daprdArgs as sidecarArgs, daprdEnv as sidecarEnv, nameRegistration, renderResources as renderShared, type ComponentOverrides, type Resources } from '../../scripts/lib/sidecar.js';
 import { startLink, type Link } from './link.js';
 import { StopWaiting, currentRun, eventually, freePort, logOf, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT };
 
 let binDir: string | undefined;
 /** The real daprd, from dapr/install.sh (built once per machine, then cached). */
@@ -18,56 +16,15 @@ export function daprBin(name: 'daprd' | 'sentry' | 'placement' = 'daprd'): strin
   return path.join(binDir, name);
 }
 
-export interface Resources {
-  dir: string;
-  configFile: string;
-}
-
-/** Component metadata to replace, by component name (e.g. a throwaway Redis host). */
-export type ComponentOverrides = Record<string, Record<string, string>>;
-
 /**
- * Copies the project's own Dapr resources (components/, dapr/config.yaml)
- * into the run directory with test-specific connection details, and points
- * name resolution at a SQLite file private to this run, so test sidecars
- * never find a developer's running apps (or another run's).
+ * The project's own Dapr resources (components/, dapr/config.yaml) in the run
+ * directory, with this test system's connection details, its Sentry, and a
+ * name-resolution file of its own, so test sidecars never find a developer's
+ * running apps (or another run's).
  */
-export async function renderResources(label: string, overrides: ComponentOverrides, { pubsubFile = 'components/pubsub.yaml', configOverrides = {} as Record<string, unknown> } = {}): Promise<Resources> {
+export async function renderResources(label: string, overrides: ComponentOverrides, sentryAddress: string, { pubsubFile = 'components/pubsub.yaml' } = {}): Promise<Resources> {
   const run = await currentRun();
-  const dir = path.join(run.dir, `resources-${label}`);
-  mkdirSync(dir, { recursive: true });
-  const files = readdirSync(path.join(ROOT, 'components'))
-    .filter((f) => f.endsWith('.yaml') && f !== 'pubsub.yaml')
-    .map((f) => path.join('components', f));
-  for (const file of [...files, pubsubFile]) {
-    const docs = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8')).map((d) => d.toJS());
-    for (const doc of docs) {
-      const wanted = overrides[doc?.metadata?.name];
-      if (doc?.kind !== 'Component' || !wanted) continue;
-      for (const [name, value] of Object.entries(wanted)) {
-        const item = doc.spec.metadata.find((m: { name: string }) => m.name === name);
-        if (item) item.value = value;
-        else doc.spec.metadata.push({ name, value });
-      }
-    }
-    writeFileSync(path.join(dir, path.basename(file)), docs.map((d) => stringify(d)).join('---\n'));
-  }
-  const config = parseAllDocuments(readFileSync(path.join(ROOT, 'dapr/config.yaml'), 'utf8'))[0]!.toJS();
-  // Name resolution through one SQLite file per system (mDNS needs multicast,
-  // which a loopback-only sandbox may not have). Sidecars starting together
-  // run the resolver's migrations at once: a generous busy timeout keeps them
-  // from failing with SQLITE_BUSY. Its garbage collector is off: in
-  // components-contrib 1.18 it deletes the rows *younger* than updateInterval
-  // (`<` where `>` is meant), so after its first run every live sidecar loses
-  // its registration and exits ("Host registration lost").
-  config.spec.nameResolution = {
-    component: 'sqlite',
-    configuration: { connectionString: path.join(run.dir, `names-${label}.db`), busyTimeout: '10s', cleanupInterval: '0s', updateInterval: '2s' },
-  };
-  Object.assign(config.spec, configOverrides);
-  const configFile = path.join(run.dir, `config-${label}.yaml`);
-  writeFileSync(configFile, stringify(config));
-  return { dir, configFile };
+  return renderShared({ dir: path.join(run.dir, `resources-${label}`), overrides, pubsubFile, namesFile: path.join(run.dir, `names-${label}.db`), sentryAddress });
 }
 
 /** What every sidecar of one system shares: its resources, CA and tokens. */
@@ -157,33 +114,22 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
     ...options.env,
   };
-  const daprdEnv = {
-    ...process.env,
-    DAPR_API_TOKEN: mesh.daprApiToken,
-    APP_API_TOKEN: mesh.appApiToken,
-    DAPR_TRUST_ANCHORS: mesh.sentry.trustAnchors,
-    NAMESPACE: 'default',
-    ...options.daprdEnv,
-  };
+  const daprdEnv = { ...process.env, ...sidecarEnv(mesh, mesh.sentry.trustAnchors), ...options.daprdEnv };
   const withApp = options.service !== undefined;
   const instance = options.instance ?? options.appId;
-  const daprdArgs = [
-    '--app-id', options.appId,
-    ...(withApp ? ['--app-port', String(appLink?.port ?? appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz', '--app-health-probe-interval', '1', '--app-health-threshold', '2'] : []),
-    '--app-protocol', 'http',
-    '--dapr-http-port', String(daprHttpPort),
-    '--dapr-grpc-port', String(daprGrpcPort),
-    '--dapr-internal-grpc-port', String(internalGrpcPort),
-    '--metrics-port', String(metricsPort),
-    '--resources-path', mesh.resources.dir,
-    '--config', mesh.resources.configFile,
-    '--log-level', process.env.TEST_DAPRD_LOG_LEVEL ?? 'info',
-    '--enable-mtls',
-    '--sentry-address', mesh.sentry.address,
-    '--control-plane-trust-domain', 'localhost',
-    '--dapr-graceful-shutdown-seconds', '2',
-    ...(options.daprdArgs ?? []),
-  ];
+  const daprdArgs = sidecarArgs({
+    appId: options.appId,
+    appPort: withApp ? (appLink?.port ?? appPort) : undefined,
+    httpPort: daprHttpPort!,
+    grpcPort: daprGrpcPort!,
+    internalGrpcPort: internalGrpcPort!,
+    metricsPort: metricsPort!,
+    resources: mesh.resources,
+    sentryAddress: mesh.sentry.address,
+    logLevel: process.env.TEST_DAPRD_LOG_LEVEL ?? 'info',
+    gracefulShutdownSeconds: 2,
+    extraArgs: options.daprdArgs,
+  });
 
   const handle = {} as { app?: Spawned; daprd: Spawned };
   const startApp = async () => {
@@ -271,10 +217,9 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
  */
 async function nameRegistered(daprd: Spawned): Promise<void> {
   await eventually(async () => {
-    const log = logOf(daprd);
-    const failure = /.*INIT_COMPONENT_FAILURE.*nr \(.*/.exec(log);
-    if (failure) throw new StopWaiting(`name resolution failed: ${failure[0].slice(0, 400)}`);
-    return log.includes('Initialized name resolution to');
+    const registered = nameRegistration(logOf(daprd));
+    if (registered.startsWith('failed')) throw new StopWaiting(`name resolution ${registered}`);
+    return registered === 'yes';
   }, { what: `${daprd.name} registered with name resolution`, timeoutMs: 30_000 });
 }
 

@@ -54,6 +54,7 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
       'recipe-store': { redisHost: `${recipeRedis.host}:${recipeRedis.port}` },
       'myrecipe-store': { connectionString: db.connectionString },
     },
+    sentry.address,
     broker ? { pubsubFile: broker.pubsubFile } : {},
   );
   const token = () => randomBytes(24).toString('hex');
