@@ -1,19 +1,27 @@
 // `npm run check`: checks the invariants of a locally running system (npm start)
 // and prints what disagrees. Exit code 1 when something does.
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { checkInvariants } from './invariants.js';
+import { ROOT } from './lib/sidecar.js';
 
-// The Dapr API token of a local run (npm start) lives in .tmp/local.env.
-const localEnvFile = new URL('../.tmp/local.env', import.meta.url);
-const localEnv = existsSync(localEnvFile) ? Object.fromEntries(readFileSync(localEnvFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s, 2) as [string, string])) : {};
-const env = { ...localEnv, ...process.env };
+// What the local run (scripts/local/run.ts) wrote down: its token, its sidecars, its stores.
+const runDir = path.resolve(ROOT, process.env.LOCAL_RUN_DIR ?? '.tmp');
+const read = (file: string) => (existsSync(path.join(runDir, file)) ? readFileSync(path.join(runDir, file), 'utf8') : undefined);
+const secrets = Object.fromEntries((read('local.env') ?? '').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s, 2) as [string, string]));
+const local = JSON.parse(read('run/local.json') ?? 'null') as { sidecars: Record<string, string>; myrecipeDatabaseUrl: string; recipeRedis: string } | null;
+if (!local) {
+  console.error(`no local run found in ${runDir}: start one with npm start`);
+  process.exit(1);
+}
+const [redisHost, redisPort = '6379'] = local.recipeRedis.split(':');
 const report = await checkInvariants({
-  myrecipeSidecar: env.MYRECIPE_SIDECAR ?? 'http://127.0.0.1:3501',
-  mypageSidecar: env.MYPAGE_SIDECAR ?? 'http://127.0.0.1:3503',
-  daprApiToken: env.DAPR_API_TOKEN,
-  myrecipeDatabaseUrl: env.MYRECIPE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/recommend_recipe',
-  recipeRedis: { host: env.RECIPE_REDIS_HOST ?? '127.0.0.1', port: Number(env.RECIPE_REDIS_PORT ?? 6379) },
-  point: Number(env.POINT ?? 1),
+  myrecipeSidecar: local.sidecars.myrecipe!,
+  mypageSidecar: local.sidecars.mypage!,
+  daprApiToken: secrets.DAPR_API_TOKEN,
+  myrecipeDatabaseUrl: local.myrecipeDatabaseUrl,
+  recipeRedis: { host: redisHost!, port: Number(redisPort) },
+  point: Number(process.env.POINT ?? 1),
 });
 console.log(`${report.members} members, ${report.liveRecipes} live recipes, ${report.deletedRecipes} deleted`);
 if (report.ok) {

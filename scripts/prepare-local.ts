@@ -2,11 +2,9 @@
 import net from 'node:net';
 import pg from 'pg';
 
-const database = 'recommend_recipe';
-
-function reachable(port: number): Promise<boolean> {
+function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     socket.once('connect', () => {
       socket.end();
       resolve(true);
@@ -15,20 +13,22 @@ function reachable(port: number): Promise<boolean> {
   });
 }
 
-if (!(await reachable(6379))) {
-  console.error('Redis is not listening on localhost:6379. Start it, e.g.: redis-server --daemonize yes');
-  process.exit(1);
+/** Fails with a readable message when a store is missing; creates the database when it is not there yet. */
+export async function prepareStores({ redisHost, redisPort, database }: { redisHost: string; redisPort: number; database: string }): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error(`database name ${database} is not a plain lower-case identifier`);
+  if (!(await reachable(redisHost, redisPort))) {
+    throw new Error(`Redis is not listening on ${redisHost}:${redisPort}. Start it, e.g.: redis-server --daemonize yes`);
+  }
+  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable on localhost:5432 as user postgres (${(err as Error).message}).`);
+  }
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
 }
-const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-try {
-  await client.connect();
-} catch (err) {
-  console.error(`PostgreSQL is not reachable on localhost:5432 as user postgres (${(err as Error).message}).`);
-  process.exit(1);
-}
-const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-if (!rowCount) {
-  await client.query(`CREATE DATABASE ${database}`);
-  console.log(`created database ${database}`);
-}
-await client.end();

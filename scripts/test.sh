@@ -25,5 +25,7 @@ for broker in rabbitmq nats; do
 done
 echo "== fault tests: apps, sidecars, Redis and PostgreSQL killed and restarted under traffic; rolling restart"
 bash scripts/test-faults.sh
+echo "== the local run as a newcomer meets it: npm start, ready, the README journey, Ctrl-C, three times"
+npx ava --timeout 15m 'test/local/**/*.test.ts'
 echo "== consistency run: ${CONSISTENCY_SECONDS:-100} s of conflicting traffic, replicas killed, history checked"
 bash scripts/test-consistency.sh

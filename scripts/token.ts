@@ -1,6 +1,8 @@
 // Mints a local JWT for a member: npm run token -- alice [hours]
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SignJWT } from 'jose';
+import { ROOT } from './lib/sidecar.js';
 
 const [member, hours = '12'] = process.argv.slice(2);
 if (!member || !/^(?=.*[A-Za-z0-9])[A-Za-z0-9._@:-]{1,128}$/.test(member)) {
@@ -9,7 +11,8 @@ if (!member || !/^(?=.*[A-Za-z0-9])[A-Za-z0-9._@:-]{1,128}$/.test(member)) {
 }
 let secret: string | undefined;
 try {
-  secret = /RECIPE_SECRET_JWT_SIGNING_KEY=(\S+)/.exec(readFileSync(new URL('../.tmp/local.env', import.meta.url), 'utf8'))?.[1];
+  // The local run keeps its secrets in LOCAL_RUN_DIR (default .tmp), see scripts/local/run.ts.
+  secret = /RECIPE_SECRET_JWT_SIGNING_KEY=(\S+)/.exec(readFileSync(path.resolve(ROOT, process.env.LOCAL_RUN_DIR ?? '.tmp', 'local.env'), 'utf8'))?.[1];
 } catch {
   secret = undefined;
 }
