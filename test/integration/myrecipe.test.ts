@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import pg from 'pg';
 import { sampleRecipe } from '../support/client.js';
@@ -6,23 +7,28 @@ import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
 import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
+import { createLogger, createSidecar } from '@recipe/shared';
+import { createStore, type MyRecipeStore } from '../../services/myrecipe/src/store.js';
+import { createMyRecipes } from '../../services/myrecipe/src/usecases.js';
 
 // myrecipe with its real daprd, PostgreSQL state store (with the outbox) and Redis Streams.
 let backing: Backing;
 let myrecipe: RunningService;
 let recipeProducer: RunningService;
+/** A second sidecar with myrecipe's identity, for replicas of the service run in this process. */
+let myrecipeReplica: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
 let asRecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  [myrecipe, recipeProducer] = await Promise.all([startApp(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe')]);
+  [myrecipe, recipeProducer, myrecipeReplica] = await Promise.all([startApp(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe'), startSidecarOnly(backing, 'myrecipe')]);
   dapr = viaSidecar(myrecipe, backing.mesh.daprApiToken);
   asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
 });
 
 test.after.always(async () => {
-  await Promise.all([myrecipe?.stop(), recipeProducer?.stop()]);
+  await Promise.all([myrecipe?.stop(), recipeProducer?.stop(), myrecipeReplica?.stop()]);
   await backing?.stop();
 });
 
@@ -92,4 +98,36 @@ test('when the recommendation service has no app behind its sidecar, a delete an
   t.is(res.status, 503);
   t.truthy(res.headers.get('retry-after'));
   t.is((await dapr.invoke('myrecipe', 'GET', `myrecipes/${body.recipeId}`, { member: 'erin' })).status, 200);
+});
+
+test('two replicas on real sidecars: a delete committing between a credit\'s reads never brings the deleted recipe\'s points back (PostgreSQL transactions, real ETags)', async (t) => {
+  const log = createLogger('replica', 'silent');
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: myrecipeReplica.daprHttpPort, apiToken: backing.mesh.daprApiToken, log });
+  const store = createStore(sidecar, 'myrecipe-store');
+  const replica = (wrap: (s: MyRecipeStore) => MyRecipeStore) =>
+    createMyRecipes({
+      store: wrap(store),
+      outbox: { intend: async () => ({ id: randomUUID(), topic: 'Deleted', subject: {}, createdAt: new Date().toISOString() }), finished: () => undefined },
+      // The recommendation service holds the points (this test is about myrecipe's store).
+      recommendations: { withdraw: async () => ({ held: true, pointsRevoked: 1 }), releaseHold: async () => undefined },
+      clock: () => new Date(),
+      retryAfterSeconds: 5,
+      deductionBreakerSeconds: 10,
+      log,
+    });
+  let interleave: (() => Promise<unknown>) | undefined;
+  // The other replica's delete lands right after this replica's first read, whichever it is.
+  const afterRead = async <T>(read: T) => {
+    const run = interleave;
+    interleave = undefined;
+    await run?.();
+    return read;
+  };
+  const crediting = replica((s) => ({ ...s, getLedger: async (m) => afterRead(await s.getLedger(m)), getRecipe: async (r) => afterRead(await s.getRecipe(r)) }));
+  const deleting = replica((s) => s);
+  const { body } = await register('ivy', sampleRecipe('Gone for good'));
+  await crediting.onRecommended({ recipeId: body.recipeId, authorId: 'ivy', recommenderId: 'x', points: 1, recipePoints: 1, recommendedAt: new Date().toISOString() });
+  interleave = () => deleting.remove('ivy', body.recipeId);
+  await crediting.onRecommended({ recipeId: body.recipeId, authorId: 'ivy', recommenderId: 'y', points: 1, recipePoints: 2, recommendedAt: new Date().toISOString() });
+  t.deepEqual((await dapr.invoke('myrecipe', 'GET', 'members/ivy/balance')).body, { memberId: 'ivy', balance: 0, recipes: {} }, 'the deleted recipe earns nothing, for good');
 });
