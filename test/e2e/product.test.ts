@@ -237,3 +237,24 @@ test.after('after the system goes quiet, balances agree across myrecipe, recipe 
   t.true(report.members > 10);
   t.true(report.liveRecipes > 10);
 });
+
+test('a delete sent again through the other gateway replica while the first is still in flight answers the same; the recipe is never recommendable again', async (t) => {
+  const id = `delete-twice-${randomUUID().slice(0, 8)}`;
+  const token = await system.token(id);
+  const [viaFirst, viaSecond] = system.gatewayUrls.map((url) => memberClient(url, token));
+  const [bob, carol] = await Promise.all([member('bob'), member('carol')]);
+  const recipeId = await registered(viaFirst!, 'Deleted twice');
+  t.is((await bob.post(`/recipes/${recipeId}/recommendations`)).status, 201);
+  await eventually(async () => (await viaFirst!.get(`/myrecipes/${recipeId}`)).body.points === POINT, { what: 'credited' });
+
+  const [first, second] = await Promise.all([viaFirst!.delete(`/myrecipes/${recipeId}`), viaSecond!.delete(`/myrecipes/${recipeId}`)]);
+  t.is(first.status, 200, first.text);
+  t.is(second.status, 200, second.text);
+  t.deepEqual(first.body, { recipeId, pointsRevoked: POINT });
+  t.deepEqual(second.body, first.body, 'the same answer, through either replica');
+  for (let i = 0; i < 5; i++) {
+    t.is((await carol.post(`/recipes/${recipeId}/recommendations`)).status, 404, 'never recommendable again');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  await eventually(async () => (await pageOf(viaFirst!)).balance === 0, { what: 'balance back to 0' });
+});
