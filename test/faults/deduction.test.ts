@@ -15,7 +15,9 @@ let bob: MemberClient;
 const record = emptyRecord();
 
 test.before(async () => {
-  system = await startSystem({ apps: { recipe: { linkApp: true } } });
+  // The recipe sidecars probe their app as on Kubernetes (every 5 s, 3 failures): a hung app is not
+  // noticed at once, so a withdrawal to it times out.
+  system = await startSystem({ apps: { recipe: { linkApp: true, daprdArgs: ['--app-health-probe-interval', '5', '--app-health-threshold', '3'] } } });
   alice = memberClient(system.gatewayUrl, await system.token('alice'));
   bob = memberClient(system.gatewayUrl, await system.token('bob'));
 });

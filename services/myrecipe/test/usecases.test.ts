@@ -222,3 +222,34 @@ test('a deleted recipe leaves a tombstone: its Idempotency-Key cannot bring it b
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId), { message: 'no such recipe' });
   t.like((await myRecipes.register('alice', recipe, 'soup-2')).recipe, { title: recipe.title });
 });
+
+test('a delete retried on another replica while the first commits answers as the first, and releases no hold', async (t) => {
+  const fake = fakeSidecar();
+  const released: string[] = [];
+  let duringWithdraw: (() => Promise<unknown>) | undefined;
+  const outbox = createOutbox({ sidecar: fake.sidecar, pubsub: 'pubsub', appId: 'myrecipe', log, resolver: { settle: async () => ({ kind: 'pending' }), abandon: async () => ({ kind: 'void' }) } });
+  const replica = () =>
+    createMyRecipes({
+      store: createStore(fake.sidecar, 'store'),
+      outbox,
+      recommendations: {
+        withdraw: async () => {
+          const run = duringWithdraw;
+          duringWithdraw = undefined;
+          await run?.();
+          return { held: true, pointsRevoked: 1 };
+        },
+        releaseHold: async (recipeId) => void released.push(recipeId),
+      },
+      clock: () => new Date('2026-01-01T00:00:00Z'),
+      retryAfterSeconds: 5,
+      deductionBreakerSeconds: 10,
+      log,
+    });
+  const [a, b] = [replica(), replica()];
+  const { recipe: created } = await a.register('alice', recipe, 'k');
+  // The first DELETE commits on replica a while the retried one, on b, waits for its withdrawal.
+  duringWithdraw = () => a.remove('alice', created.recipeId);
+  t.deepEqual(await b.remove('alice', created.recipeId), { recipeId: created.recipeId, pointsRevoked: 1 });
+  t.deepEqual(released, [], 'the hold of the delete that happened is never released by the request');
+});
