@@ -41,6 +41,8 @@ const fail = (line: string): never => {
 interface Child {
   name: string;
   kind: 'app' | 'sidecar' | 'sentry';
+  /** Stopped on purpose: its exit is not news. */
+  quiet?: boolean;
   process: ChildProcess;
   log: string;
   exited: Promise<number | null>;
@@ -107,7 +109,7 @@ function start(name: string, kind: Child['kind'], command: string, args: string[
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const entry: Child = { name, kind, process: child, log, exited };
   void exited.then((code) => {
-    if (stopping) return;
+    if (stopping || entry.quiet) return;
     if (!ready) fail(`[start] ${name} exited with code ${code} while starting; its log: ${log}`);
     say(`[start] ${name} exited with code ${code}; its log: ${log}`);
   });
@@ -155,10 +157,13 @@ async function stopAll(signal: string) {
   process.exit(0);
 }
 
+/** Signals a child's whole process group, once: a second SIGTERM makes daprd and Sentry skip their graceful shutdown. */
 function signalGroup(child: Child, signal: NodeJS.Signals) {
-  for (const target of [-child.process.pid!, child.process.pid!]) {
+  try {
+    process.kill(-child.process.pid!, signal);
+  } catch {
     try {
-      process.kill(target, signal);
+      process.kill(child.process.pid!, signal);
     } catch {
       // already gone
     }
@@ -186,19 +191,33 @@ const secrets = localSecrets();
 const [redisHost, redisPort = '6379'] = redis.split(':');
 await prepareStores({ redisHost: redisHost!, redisPort: Number(redisPort), database }).catch((err: Error) => fail(`[start] ${err.message}`));
 
-// Sentry: the certificate authority of the sidecars' mTLS.
+// Sentry: the certificate authority of the sidecars' mTLS. On the first run
+// it makes its own CA, then notices the new files and reloads them a few
+// times, warning each time: a first, short run makes them, so that the real
+// one finds them in place.
 const sentryDir = path.join(runDir, 'sentry');
-mkdirSync(path.join(sentryDir, 'credentials'), { recursive: true });
+const credentials = path.join(sentryDir, 'credentials');
+mkdirSync(credentials, { recursive: true });
 writeFileSync(path.join(sentryDir, 'config.yaml'), '');
-start('sentry', 'sentry', path.join(bin, 'sentry'), [
-  '--config', path.join(sentryDir, 'config.yaml'),
-  '--issuer-credentials', path.join(sentryDir, 'credentials'),
-  '--port', String(plan.sentry.port),
-  '--healthz-port', String(plan.sentry.healthzPort),
-  '--metrics-port', String(plan.sentry.metricsPort),
-  '--trust-domain', 'localhost',
-  '--log-level', 'warn',
-], { env: process.env, show: important });
+const startSentry = () =>
+  start('sentry', 'sentry', path.join(bin, 'sentry'), [
+    '--config', path.join(sentryDir, 'config.yaml'),
+    '--issuer-credentials', credentials,
+    '--port', String(plan.sentry.port),
+    '--healthz-port', String(plan.sentry.healthzPort),
+    '--metrics-port', String(plan.sentry.metricsPort),
+    '--trust-domain', 'localhost',
+    '--log-level', 'warn',
+  ], { env: process.env, show: important });
+if (!existsSync(path.join(credentials, 'issuer.key'))) {
+  const first = startSentry();
+  await until('Dapr Sentry to make its CA', () => existsSync(path.join(credentials, 'issuer.key')) || undefined);
+  first.quiet = true;
+  signalGroup(first, 'SIGTERM');
+  await first.exited;
+  children.splice(children.indexOf(first), 1);
+}
+startSentry();
 await until('Dapr Sentry', () => httpOk(`http://127.0.0.1:${plan.sentry.healthzPort}/healthz`));
 const trustAnchors = readFileSync(path.join(sentryDir, 'credentials', 'ca.crt'), 'utf8');
 const sentryAddress = `127.0.0.1:${plan.sentry.port}`;

@@ -33,10 +33,13 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Signals a process group, once (a second SIGTERM makes daprd skip its graceful shutdown); the process alone if it has no group. */
 function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL') {
-  for (const target of [-pid, pid]) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
     try {
-      process.kill(target, signal);
+      process.kill(pid, signal);
     } catch {
       // already gone
     }
