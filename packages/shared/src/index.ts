@@ -14,3 +14,4 @@ export * from './validation.js';
 export * from './contract.js';
 export * from './lock.js';
 export * from './metrics.js';
+export * from './service.js';

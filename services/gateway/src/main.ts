@@ -1,34 +1,6 @@
-import { createLogger, createSidecar, serve } from '@recipe/shared';
-import { createApp } from './app.js';
-import { createAuthenticator } from './auth.js';
-import { createRateLimiter } from './limits.js';
+import { runService } from '@recipe/shared';
 import { readConfig } from './config.js';
+import { buildGateway } from './service.js';
 
 const config = readConfig();
-const log = createLogger('gateway', config.LOG_LEVEL);
-const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
-
-const auth = createAuthenticator({
-  key: config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
-  issuer: config.JWT_ISSUER,
-  audience: config.JWT_AUDIENCE,
-  log,
-});
-
-const rateLimiter = config.RATE_LIMIT_REDIS_URL
-  ? createRateLimiter({ redisUrl: config.RATE_LIMIT_REDIS_URL, limit: config.RATE_LIMIT_PER_WINDOW, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, log })
-  : undefined;
-
-const app = createApp({
-  sidecar,
-  auth,
-  rateLimiter,
-  registrationMaxInFlight: config.REGISTRATION_MAX_IN_FLIGHT,
-  registrationBreaker: { failures: config.REGISTRATION_BREAKER_FAILURES, openSeconds: config.REGISTRATION_BREAKER_OPEN_SECONDS },
-  apps: { myrecipe: config.MYRECIPE_APP_ID, recipe: config.RECIPE_APP_ID, mypage: config.MYPAGE_APP_ID },
-  log,
-  bodyLimitBytes: config.BODY_LIMIT_BYTES,
-  retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-});
-await serve(app, { port: config.PORT, host: config.HOST, metricsPort: config.METRICS_PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: async () => rateLimiter?.close() });
-void auth.ready();
+await runService('gateway', config, (deps) => buildGateway(config, deps));

@@ -1,0 +1,30 @@
+import type { BuiltService, ServiceDeps } from '@recipe/shared';
+import { createApp } from './app.js';
+import { createAuthenticator } from './auth.js';
+import type { Config } from './config.js';
+import { createRateLimiter } from './limits.js';
+
+/** The gateway wired up: authentication, rate limit, bulkhead, circuit, routes. */
+export function buildGateway(config: Config, { sidecar, log }: ServiceDeps): BuiltService {
+  const auth = createAuthenticator({
+    key: config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    log,
+  });
+  const rateLimiter = config.RATE_LIMIT_REDIS_URL
+    ? createRateLimiter({ redisUrl: config.RATE_LIMIT_REDIS_URL, limit: config.RATE_LIMIT_PER_WINDOW, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, log })
+    : undefined;
+  const app = createApp({
+    sidecar,
+    auth,
+    rateLimiter,
+    registrationMaxInFlight: config.REGISTRATION_MAX_IN_FLIGHT,
+    registrationBreaker: { failures: config.REGISTRATION_BREAKER_FAILURES, openSeconds: config.REGISTRATION_BREAKER_OPEN_SECONDS },
+    apps: { myrecipe: config.MYRECIPE_APP_ID, recipe: config.RECIPE_APP_ID, mypage: config.MYPAGE_APP_ID },
+    log,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
+  return { app, close: async () => rateLimiter?.close(), started: () => void auth.ready() };
+}
