@@ -38,7 +38,6 @@ export interface Sidecar {
   publish(pubsub: string, topic: string, data: unknown, options?: PublishOptions): Promise<void>;
   getState<T>(store: string, key: string): Promise<StateItem<T> | undefined>;
   saveState(store: string, key: string, value: unknown, options?: WriteOptions): Promise<void>;
-  deleteState(store: string, key: string, options?: { etag?: string }): Promise<void>;
   transaction(store: string, operations: StateOperation[]): Promise<void>;
   getSecret(store: string, name: string): Promise<string>;
   isHealthy(): Promise<boolean>;
@@ -124,12 +123,6 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     saveState: (store, key, value, writeOptions = {}) =>
       call(`save ${store}/${key}`, async () => {
         const result = await client.state.save(store, [toKeyValue(key, value, writeOptions)]);
-        if (result.error) throw result.error;
-      }),
-
-    deleteState: (store, key, { etag } = {}) =>
-      call(`delete ${store}/${key}`, async () => {
-        const result = await client.state.delete(store, key, etag ? { etag } : undefined);
         if (result.error) throw result.error;
       }),
 

@@ -44,10 +44,6 @@ export function fakeSidecar() {
       check(store, key, options);
       state.set(id(store, key), { value: clone(value), etag: String(++etags) });
     },
-    async deleteState(store, key, { etag } = {}) {
-      check(store, key, { etag });
-      state.delete(id(store, key));
-    },
     async transaction(store: string, operations: StateOperation[]) {
       if (failures.transaction) throw failures.transaction;
       for (const op of operations) check(store, op.key, op);
