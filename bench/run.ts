@@ -1,120 +1,197 @@
-// `npm run bench`: measures the system on this machine, with real sidecars,
-// and writes bench/RESULTS.md. Numbers are machine-dependent: compare the
-// ratios within one run, not runs across machines.
-import { writeFileSync } from 'node:fs';
+// `npm run bench [-- --quick]`: the Dapr system and the monolith baseline,
+// one after the other in one run, under the same load: saturation, latency at
+// fixed rates (open loop), CPU per operation of every process, memory,
+// registration-to-my-page propagation at a steady rate, and a hot recipe.
+// Writes bench/RESULTS.md. Compare ratios within a run: the machine is shared.
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { memberClient, sampleRecipe, type MemberClient } from '../test/support/client.js';
-import { sleep } from '../test/support/processes.js';
-import { startSystem, type System } from '../test/support/system.js';
+import pg from 'pg';
+import { sampleRecipe } from '../test/support/client.js';
+import { eventually, sleep } from '../test/support/processes.js';
+import { openLoop, saturation, type Call, type LoadResult } from './lib/load.js';
+import { memory, snapshot, spent } from './lib/procs.js';
+import { daprSystem, monolith, type Target } from './lib/targets.js';
+import { recipeIdFor } from '../services/myrecipe/src/domain.js';
 
 const quick = process.argv.includes('--quick');
-const VISIBILITY_SAMPLES = quick ? 10 : 60;
-const LOAD_SECONDS = quick ? 3 : 10;
-const CONCURRENCY = 8;
+const SECONDS = quick ? 3 : 10;
+const RATES = { register: quick ? [25] : [25, 50, 100], recommend: quick ? [25] : [25, 50, 100], read: quick ? [50] : [50, 100, 200] };
+const PROPAGATION_RATE = 100;
+const HOT = quick ? [100, 500, 1_000] : [1_000, 10_000, 20_000];
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+type Op = keyof typeof RATES;
+interface OpResult {
+  saturation: LoadResult;
+  rates: LoadResult[];
+  /** CPU ms per operation, by process, at the middle fixed rate. */
+  cpu: Map<string, number>;
+}
+interface TargetResult {
+  name: string;
+  ops: Record<Op, OpResult>;
+  idle: Map<string, number>;
+  loaded: Map<string, number>;
+  propagation: { p50: number; p99: number; max: number; missing: number; count: number };
+  hot: { at: number; p50: number; p99: number }[];
 }
 
-function summary(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1)! };
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+/** CPU each process spends per second doing nothing in particular (health probes, timers). */
+async function idleRate(target: Target): Promise<Map<string, number>> {
+  const before = snapshot(target.procs);
+  await sleep(5_000);
+  return new Map([...spent(before, snapshot(target.procs))].map(([name, ms]) => [name, ms / 5]));
 }
 
-const ms = (v: number) => `${v.toFixed(1)} ms`;
-
-/** Time from a 201 for POST /myrecipes until the recipe is on the member's page (the read model). */
-async function visibility(system: System): Promise<number[]> {
-  const member = memberClient(system.gatewayUrl, await system.token(`visible-${Date.now()}`));
-  const samples: number[] = [];
-  for (let i = 0; i < VISIBILITY_SAMPLES; i++) {
-    const started = performance.now();
-    const { body } = await member.post('/myrecipes', sampleRecipe(`Visible ${i}`));
-    for (;;) {
-      const page = await member.get('/mypages/me');
-      if (page.body.recipes.some((r: { recipeId: string }) => r.recipeId === body.recipeId)) break;
-      await sleep(2);
-    }
-    samples.push(performance.now() - started);
+/** Waits until the system is back to idle: what a load left queued (events, outbox intents) is done. */
+async function quiet(target: Target, idle: Map<string, number>) {
+  const idleTotal = [...idle.values()].reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 120; i++) {
+    const before = snapshot(target.procs);
+    await sleep(1_000);
+    const total = [...spent(before, snapshot(target.procs)).values()].reduce((a, b) => a + b, 0);
+    if (total < idleTotal * 1.5 + 10) return;
   }
-  return samples;
+  log(`${target.name}: not quiet after two minutes; measuring anyway`);
 }
 
-/** A closed loop of CONCURRENCY clients for LOAD_SECONDS: throughput and latency of one operation. */
-async function load(name: string, op: (client: MemberClient, i: number) => Promise<number>, clients: MemberClient[]) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = performance.now() + LOAD_SECONDS * 1000;
+async function measure(target: Target): Promise<TargetResult> {
+  log(`${target.name}: waiting for it to settle`);
+  await sleep(5_000);
+  const idle = memory(target.procs);
+  const idleCpu = await idleRate(target);
+  const tokens = new Map<string, string>();
+  const token = async (member: string) => {
+    if (!tokens.has(member)) tokens.set(member, await target.token(member));
+    return tokens.get(member)!;
+  };
+  const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  // Recipes to recommend, and members to recommend them.
+  const author = await token('bench-author');
+  const recipes: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { ...auth(author), 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe(`Bench ${i}`)) });
+    recipes.push(((await res.json()) as { recipeId: string }).recipeId);
+  }
+  const members = await Promise.all(Array.from({ length: 300 }, (_, i) => token(`bench-member-${i}`)));
+  await eventually(async () => (await fetch(`${target.url}/recipes/${recipes.at(-1)}`, { headers: auth(members[0]!) })).ok, { what: 'recipes recommendable', timeoutMs: 60_000 });
+
+  let registrations = 0;
+  let pairs = 0;
+  const calls: Record<Op, () => Call> = {
+    register: () => ({
+      method: 'POST',
+      path: '/myrecipes',
+      headers: { ...auth(members[registrations % members.length]!), 'idempotency-key': `bench-${randomUUID()}`, ...(registrations++, {}) },
+      body: JSON.stringify(sampleRecipe('Registered under load')),
+    }),
+    // Every request a new (recipe, member) pair: a real recommendation each time.
+    recommend: () => {
+      const n = pairs++;
+      return { method: 'POST', path: `/recipes/${recipes[n % recipes.length]}/recommendations`, headers: auth(members[Math.floor(n / recipes.length) % members.length]!) };
+    },
+    read: () => ({ method: 'GET', path: '/mypages/me', headers: auth(members[registrations++ % 50]!) }),
+  };
+
+  const ops = {} as Record<Op, OpResult>;
+  for (const op of Object.keys(RATES) as Op[]) {
+    await quiet(target, idleCpu);
+    log(`${target.name}: ${op}: saturation`);
+    const sat = await saturation(target.url, calls[op], SECONDS);
+    const rates: LoadResult[] = [];
+    let cpu = new Map<string, number>();
+    const usable = RATES[op].filter((r) => r <= sat.throughput * 0.9);
+    for (const rate of usable.length ? usable : [Math.max(5, Math.floor(sat.throughput * 0.5))]) {
+      await quiet(target, idleCpu);
+      log(`${target.name}: ${op}: ${rate}/s`);
+      const before = snapshot(target.procs);
+      const started = Date.now();
+      const result = await openLoop(target.url, calls[op], rate, SECONDS);
+      // What the operations set going (events, the outbox relay) finishes too: count it, less the idle CPU.
+      await quiet(target, idleCpu);
+      const seconds = (Date.now() - started) / 1000;
+      const used = spent(before, snapshot(target.procs));
+      rates.push(result);
+      if (rates.length === Math.ceil((usable.length || 1) / 2)) {
+        cpu = new Map([...used].map(([name, ms]) => [name, Math.max(0, ms - (idleCpu.get(name) ?? 0) * seconds) / Math.max(1, result.ok)]));
+      }
+    }
+    ops[op] = { saturation: sat, rates, cpu };
+    await sleep(2_000);
+  }
+  const loaded = memory(target.procs);
+
+  await quiet(target, idleCpu);
+  log(`${target.name}: registration -> my page at ${PROPAGATION_RATE}/s`);
+  const writers = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ id: `bench-propagation-${i}`, token: await token(`bench-propagation-${i}`) })));
+  const sent = new Map<string, number>();
+  await openLoop(target.url, () => {
+    const writer = writers[sent.size % writers.length]!;
+    const key = randomUUID();
+    sent.set(recipeIdFor(writer.id, key), Date.now());
+    return { method: 'POST', path: '/myrecipes', headers: { ...auth(writer.token), 'idempotency-key': key }, body: JSON.stringify(sampleRecipe(`Propagation ${key.slice(0, 6)}`)) };
+  }, PROPAGATION_RATE, SECONDS);
+  await sleep(5_000);
+  const propagation = await propagationDelays(target, sent);
+
+  await quiet(target, idleCpu);
+  log(`${target.name}: hot recipe`);
+  const hot = await hotRecipe(target, token);
+  return { name: target.name, ops, idle, loaded, propagation, hot };
+}
+
+/** When each registration appeared in mypage's read model (the row's insert time), from when it was sent. */
+async function propagationDelays(target: Target, sent: Map<string, number>) {
+  const client = new pg.Client({ connectionString: target.readModelUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ recipe_id: string; updated_at: Date }>('SELECT recipe_id, updated_at FROM mypage.recipes WHERE recipe_id = ANY($1) AND title IS NOT NULL', [[...sent.keys()]]);
+    const delays = rows.map((r) => r.updated_at.getTime() - sent.get(r.recipe_id)!).sort((a, b) => a - b);
+    return { p50: pct(delays, 0.5), p99: pct(delays, 0.99), max: delays.at(-1) ?? NaN, missing: sent.size - rows.length, count: sent.size };
+  } finally {
+    await client.end();
+  }
+}
+
+/** One recipe recommended by ever more distinct members: the latency of a recommendation as the recipe grows. */
+async function hotRecipe(target: Target, token: (m: string) => Promise<string>) {
+  const author = await token('hot-author');
+  const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { authorization: `Bearer ${author}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe('Viral')) });
+  const { recipeId } = (await res.json()) as { recipeId: string };
+  const last = HOT.at(-1)!;
+  const latencies: number[] = new Array(last);
+  let next = 0;
+  await eventually(async () => (await fetch(`${target.url}/recipes/${recipeId}`, { headers: { authorization: `Bearer ${author}` } })).ok, { what: 'hot recipe recommendable' });
   await Promise.all(
-    clients.map(async (client, c) => {
-      for (let i = 0; performance.now() < deadline; i++) {
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < last; i = next++) {
+        const member = await token(`hot-${i}`);
         const started = performance.now();
-        const status = await op(client, c * 1_000_000 + i).catch(() => 0);
-        latencies.push(performance.now() - started);
-        if (status >= 400 || status === 0) errors++;
+        const reply = await fetch(`${target.url}/recipes/${recipeId}/recommendations`, { method: 'POST', headers: { authorization: `Bearer ${member}` } });
+        await reply.arrayBuffer();
+        latencies[i] = performance.now() - started;
+        if (i % 2_000 === 0) log(`${target.name}: hot recipe at ${i}`);
       }
     }),
   );
-  return { name, throughput: latencies.length / LOAD_SECONDS, errors, ...summary(latencies) };
+  return HOT.map((at) => {
+    const window = latencies.slice(Math.max(0, at - Math.max(100, at / 20)), at).sort((a, b) => a - b);
+    return { at, p50: pct(window, 0.5), p99: pct(window, 0.99) };
+  });
 }
 
-async function apiLoad(system: System) {
-  const clients = await Promise.all(Array.from({ length: CONCURRENCY }, async (_, i) => memberClient(system.gatewayUrl, await system.token(`load-${i}`))));
-  const author = memberClient(system.gatewayUrl, await system.token('load-author'));
-  const recipes: string[] = [];
-  for (let i = 0; i < 200; i++) recipes.push((await author.post('/myrecipes', sampleRecipe(`Target ${i}`))).body.recipeId);
-  await sleep(2_000);
-  return [
-    await load('POST /myrecipes', async (c, i) => (await c.post('/myrecipes', sampleRecipe(`Load ${i}`))).status, clients),
-    await load('POST /recipes/{id}/recommendations', async (c, i) => (await c.post(`/recipes/${recipes[i % recipes.length]}/recommendations`)).status, clients),
-    await load('GET /recipes/{id}', async (c, i) => (await c.get(`/recipes/${recipes[i % recipes.length]}`)).status, clients),
-    await load('GET /recipes (read model)', async (c) => (await c.get('/recipes?page=1&size=20')).status, clients),
-    await load('GET /mypages/me (read model)', async (c) => (await c.get('/mypages/me')).status, clients),
-  ];
-}
 
-async function withSystem<T>(env: Record<string, string>, fn: (system: System) => Promise<T>): Promise<T> {
-  const system = await startSystem({ env: { myrecipe: env, recipe: env } });
+const results: TargetResult[] = [];
+for (const start of [daprSystem, monolith]) {
+  const target = await start();
   try {
-    return await fn(system);
+    results.push(await measure(target));
   } finally {
-    await system.stop();
+    await target.stop();
   }
 }
-
-console.error('[bench] registration -> my page…');
-const relay = summary(await withSystem({}, visibility));
-console.error('[bench] API load…');
-const api = await withSystem({}, apiLoad);
-
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const lines = [
-  '# Benchmark results',
-  '',
-  `Measured by \`npm run bench\`${quick ? ' (--quick)' : ''} on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, Node.js ${process.version},`,
-  'daprd 1.18.3, every app with its real sidecar (mTLS, API tokens, access control),',
-  'Redis Streams pub/sub, PostgreSQL 15 and Redis 7 on the same machine. The machine',
-  'is shared and noisy: compare the ratios within this run, not absolute numbers',
-  'across runs.',
-  '',
-  '## Registration until it shows on my page',
-  '',
-  `Time from sending \`POST /myrecipes\` until \`GET /mypages/me\` lists the recipe (the CQRS read model, fed by the \`Registered\` event), ${VISIBILITY_SAMPLES} sequential registrations each:`,
-  '',
-  '| events | p50 | p95 | p99 | max |',
-  '|---|---|---|---|---|',
-  `| published once, by the outbox relay, built from the committed state | ${ms(relay.p50)} | ${ms(relay.p95)} | ${ms(relay.p99)} | ${ms(relay.max)} |`,
-  '',
-  `## API through the gateway`,
-  '',
-  `${CONCURRENCY} clients in a closed loop for ${LOAD_SECONDS} s per operation:`,
-  '',
-  '| operation | requests/s | p50 | p95 | p99 | errors |',
-  '|---|---|---|---|---|---|',
-  ...api.map((r) => `| ${r.name} | ${r.throughput.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${r.errors} |`),
-  '',
-  'Writes go through more hops than reads: the gateway, myrecipe or recipe, the outbox intent, the state write, and the relay publishing the event, each through a sidecar with mTLS.',
-  '',
-];
-writeFileSync(new URL('./RESULTS.md', import.meta.url), lines.join('\n'));
-console.log(lines.join('\n'));
+console.log(JSON.stringify(results.map((r) => ({ ...r, idle: [...r.idle], loaded: [...r.loaded], ops: Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, { ...v, cpu: [...v.cpu] }])) })), null, 2));

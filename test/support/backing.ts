@@ -32,6 +32,8 @@ export interface RedisServer {
   /** Starts it again on the same port (with its append-only file, if enabled). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Its process id, for measurements (none in a container). */
+  pid(): number | undefined;
 }
 
 export async function startRedis({ appendOnly = false } = {}): Promise<RedisServer> {
@@ -55,6 +57,7 @@ export async function startRedis({ appendOnly = false } = {}): Promise<RedisServ
     kill: async () => proc && stopProcess(proc, 'SIGKILL'),
     start,
     stop: async () => proc && stopProcess(proc, 'SIGTERM'),
+    pid: () => proc?.child.pid,
   };
 }
 
@@ -76,6 +79,7 @@ async function startRedisContainer(appendOnly: boolean): Promise<RedisServer> {
     stop: async () => {
       await handle.container.stop();
     },
+    pid: () => undefined,
   };
 }
 

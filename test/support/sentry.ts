@@ -7,6 +7,7 @@ import { currentRun, eventually, freePort, spawnTracked, stopProcess } from './p
 export interface Sentry {
   address: string;
   trustAnchors: string;
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +31,7 @@ export async function startSentry(label: string): Promise<Sentry> {
   return {
     address: `127.0.0.1:${port}`,
     trustAnchors: readFileSync(path.join(credentials, 'ca.crt'), 'utf8'),
+    pid: proc.child.pid,
     stop: () => stopProcess(proc),
   };
 }
