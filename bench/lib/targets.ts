@@ -15,6 +15,8 @@ export interface Target {
   token(member: string): Promise<string>;
   /** The database holding mypage's read model (schema mypage). */
   readModelUrl: string;
+  /** The sidecars' Prometheus endpoints (Dapr only). */
+  sidecarMetrics: string[];
   stop(): Promise<void>;
 }
 
@@ -31,7 +33,8 @@ export async function daprSystem(): Promise<Target> {
     { name: 'Redis', pids: () => [system.backing.redis.pid()].filter((p): p is number => p !== undefined) },
     postgres,
   ];
-  return { name: 'Dapr', url: system.gatewayUrl, procs, token: (m) => system.token(m), readModelUrl: system.backing.db.url, stop: () => system.stop() };
+  const sidecarMetrics = APP_IDS.map((id) => `http://127.0.0.1:${system.services[id].metricsPort}/metrics`);
+  return { name: 'Dapr', url: system.gatewayUrl, procs, token: (m) => system.token(m), readModelUrl: system.backing.db.url, sidecarMetrics, stop: () => system.stop() };
 }
 
 export async function monolith(): Promise<Target> {
@@ -55,6 +58,7 @@ export async function monolith(): Promise<Target> {
     procs: [{ name: 'monolith', pids: () => [proc.child.pid!] }, { name: 'Redis', pids: () => [redis.pid()].filter((p): p is number => p !== undefined) }, postgres],
     token: (m) => signToken(key, m),
     readModelUrl: db.url,
+    sidecarMetrics: [],
     async stop() {
       await stopProcess(proc);
       await redis.stop();

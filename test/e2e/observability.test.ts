@@ -10,7 +10,9 @@ import { startSystem, type System } from '../support/system.js';
 let system: System;
 
 test.before(async () => {
-  system = await startSystem();
+  // Debug: successful event deliveries are logged at debug (info keeps the API's requests).
+  const debug = { LOG_LEVEL: 'debug' };
+  system = await startSystem({ env: { gateway: debug, myrecipe: debug, recipe: debug, mypage: debug } });
 });
 
 test.after.always(async () => {

@@ -133,7 +133,9 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
 
   const handle = {} as { app?: Spawned; daprd: Spawned };
   const startApp = async () => {
-    if (withApp) handle.app = await spawnTracked(`${instance}-app`, process.execPath, [path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
+    // TEST_APP_NODE_ARGS: extra flags for node (--cpu-prof, say: it is not allowed in NODE_OPTIONS).
+    const nodeArgs = process.env.TEST_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    if (withApp) handle.app = await spawnTracked(`${instance}-app`, process.execPath, [...nodeArgs, path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
   };
   const startSidecar = async () => {
     handle.daprd = await spawnTracked(`${instance}-daprd`, daprBin(), daprdArgs, daprdEnv);

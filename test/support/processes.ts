@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,10 +120,12 @@ export async function spawnTracked(name: string, command: string, args: string[]
   const run = await currentRun();
   const logFile = path.join(run.dir, `${name}.log`);
   const logOffset = existsSync(logFile) ? statSync(logFile).size : 0;
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log, { end: false });
-  child.stderr!.pipe(log, { end: false });
+  // The child writes its log file itself: piping it through this process
+  // would make a busy test slow every child down (their writes block once
+  // the pipe is full).
+  const fd = openSync(logFile, 'a');
+  const child = spawn(command, args, { env, cwd, detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   if (child.pid) appendFileSync(path.join(run.dir, 'pids'), `${child.pid}\n`);
   children.add(child);
   const exited = new Promise<number | null>((resolve) => {

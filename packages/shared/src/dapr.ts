@@ -1,5 +1,6 @@
-import { CommunicationProtocolEnum, DaprClient, LogLevel, StateConcurrencyEnum, type LoggerService } from '@dapr/dapr';
-import { DaprError, toDaprError } from './dapr-errors.js';
+import { CommunicationProtocolEnum, DaprClient, LogLevel, type LoggerService } from '@dapr/dapr';
+import { Pool } from 'undici';
+import { DaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
 import { currentTrace } from './trace.js';
 
@@ -51,107 +52,134 @@ export interface SidecarOptions {
   log: Logger;
 }
 
-/** A Sidecar over @dapr/dapr's DaprClient (HTTP), turning its errors into DaprError. */
-export function createSidecar(options: SidecarOptions): Sidecar {
-  const client = new DaprClient({
-    daprHost: options.host,
-    daprPort: String(options.httpPort),
-    communicationProtocol: CommunicationProtocolEnum.HTTP,
-    daprApiToken: options.apiToken,
-    logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
-  });
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const call = <T>(what: string, fn: () => Promise<T>) => withTimeout(what, timeoutMs, fn().catch((err) => Promise.reject(toDaprError(what, err))));
+/**
+ * Guards a write: with the ETag that was read (fails if anyone wrote since),
+ * or, when the key was absent, as a first write (fails if anyone created it).
+ */
+export const writeGuard = (etag: string | undefined): WriteOptions => (etag ? { etag } : { firstWrite: true });
 
-  const daprUrl = `http://${options.host}:${options.httpPort}`;
-  const tokenHeader: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
+/**
+ * A Sidecar over Dapr's HTTP API, with kept-alive connections (undici's
+ * pool). The hot path does not go through @dapr/dapr's client: it drops
+ * response headers (a callee's Retry-After, a state item's ETag) and pays for
+ * a fetch with its streams on every call; the SDK is used for what is read
+ * once (secrets).
+ */
+export function createSidecar(options: SidecarOptions): Sidecar {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const pool = new Pool(`http://${options.host}:${options.httpPort}`, { connections: 32, keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const base: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
+
+  interface Answer {
+    status: number;
+    text: string;
+    headers: Record<string, string | string[] | undefined>;
+  }
+
+  async function call(what: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    const trace = currentTrace();
+    try {
+      const res = await pool.request({
+        method,
+        path,
+        headers: { ...base, ...(trace ? { traceparent: trace.traceparent } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+    } catch (err) {
+      const name = (err as Error).name;
+      // The pool's headersTimeout / bodyTimeout (no timer per request).
+      if (/Timeout/.test(name)) throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
+      const code = (err as { code?: string }).code ?? '';
+      // undici names a refused connection in the cause, like fetch does.
+      const refused = /ECONNREFUSED/.test(`${code} ${(err as { cause?: { code?: string } }).cause?.code ?? ''} ${(err as Error).message}`);
+      throw new DaprError('unreachable', undefined, undefined, `${what}: ${refused ? 'ECONNREFUSED ' : ''}${code} ${(err as Error).message}`.trim());
+    }
+  }
+
+  /** A non-2xx answer: the callee app's own error (our error body), or the sidecar's. */
+  function failure(what: string, answer: Answer): DaprError {
+    const parsed = parseBody(answer.text);
+    const fromApp = typeof parsed === 'object' && parsed !== null && 'error' in parsed;
+    const retryAfter = Number(answer.headers['retry-after']);
+    return new DaprError(fromApp ? 'app' : 'dapr', answer.status, parsed, `${what}: ${answer.status} ${answer.text.slice(0, 300)}`, retryAfter > 0 ? retryAfter : undefined);
+  }
+
+  const ok = async (what: string, answer: Promise<Answer>) => {
+    const a = await answer;
+    if (a.status >= 300) throw failure(what, a);
+    return a;
+  };
+
+  // The SDK, for secrets only (read once at start-up).
+  let sdk: DaprClient | undefined;
+  const secrets = () =>
+    (sdk ??= new DaprClient({
+      daprHost: options.host,
+      daprPort: String(options.httpPort),
+      communicationProtocol: CommunicationProtocolEnum.HTTP,
+      daprApiToken: options.apiToken,
+      logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
+    }));
 
   return {
-    // Service invocation over plain fetch (kept-alive connections): the SDK
-    // drops the callee's headers (Retry-After) from its errors.
-    invoke: async <T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) => {
+    async invoke<T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) {
       const what = `invoke ${appId} ${httpMethod} /${method}`;
-      let res: Response;
-      try {
-        res = await fetch(`${daprUrl}/v1.0/invoke/${appId}/method/${method}`, {
-          method: httpMethod,
-          headers: { ...tokenHeader, ...traceHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause;
-        if ((err as Error).name === 'TimeoutError') throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
-        throw new DaprError('unreachable', undefined, undefined, `${what}: ${cause?.code ?? ''} ${(err as Error).message}`.trim());
-      }
-      const text = await res.text();
-      const parsed = parseBody(text);
-      if (res.ok) return parsed as T;
-      const fromApp = typeof parsed === 'object' && parsed !== null && 'error' in parsed;
-      const retryAfter = Number(res.headers.get('retry-after'));
-      throw new DaprError(fromApp ? 'app' : 'dapr', res.status, parsed, `${what}: ${res.status} ${text.slice(0, 300)}`, retryAfter > 0 ? retryAfter : undefined);
+      const answer = await ok(what, call(what, httpMethod, `/v1.0/invoke/${appId}/method/${method}`, body, headers));
+      return parseBody(answer.text) as T;
     },
 
-    publish: (pubsub, topic, data, { id, metadata = {} } = {}) =>
-      call(`publish ${topic}`, async () => {
-        const trace = currentTrace();
-        const meta = { ...metadata, ...(id ? { 'cloudevent.id': id } : {}), ...(trace ? { 'cloudevent.traceparent': trace.traceparent } : {}) };
-        // The SDK returns publish failures instead of throwing them.
-        const result = await client.pubsub.publish(pubsub, topic, data as object, { metadata: meta });
-        if (result.error) throw result.error;
-      }),
+    async publish(pubsub, topic, data, { id, metadata = {} } = {}) {
+      const trace = currentTrace();
+      const meta = { ...metadata, ...(id ? { 'cloudevent.id': id } : {}), ...(trace ? { 'cloudevent.traceparent': trace.traceparent } : {}) };
+      const query = Object.entries(meta).map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+      const what = `publish ${topic}`;
+      await ok(what, call(what, 'POST', `/v1.0/publish/${pubsub}/${topic}${query ? `?${query}` : ''}`, data));
+    },
 
-    // A single-key GET, with the ETag from its header. Not the bulk API (the
-    // only way the SDK hands back ETags): state.postgresql v2's BulkGet never
-    // checks rows.Err(), so a connection lost mid-query (a database
-    // restarting) reads as "no such key", with no error at all.
-    getState: async <T>(store: string, key: string) => {
+    // A single-key GET, with the ETag from its header. Not the bulk API:
+    // state.postgresql v2's BulkGet never checks rows.Err(), so a connection
+    // lost mid-query (a database restarting) reads as "no such key", with no
+    // error at all.
+    async getState<T>(store: string, key: string) {
       const what = `get ${store}/${key}`;
-      let res: Response;
-      try {
-        res = await fetch(`${daprUrl}/v1.0/state/${store}/${encodeURIComponent(key)}`, { headers: { ...tokenHeader }, signal: AbortSignal.timeout(timeoutMs) });
-      } catch (err) {
-        if ((err as Error).name === 'TimeoutError') throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
-        throw new DaprError('unreachable', undefined, undefined, `${what}: ${(err as { cause?: { code?: string } }).cause?.code ?? ''} ${(err as Error).message}`.trim());
-      }
-      const text = await res.text();
-      if (res.status === 204 || (res.ok && text === '')) return undefined;
-      if (!res.ok) throw new DaprError('dapr', res.status, parseBody(text), `${what}: ${res.status} ${text.slice(0, 300)}`);
-      return { value: parseBody(text) as T, etag: res.headers.get('etag') ?? '' } as StateItem<T>;
+      const answer = await ok(what, call(what, 'GET', `/v1.0/state/${store}/${encodeURIComponent(key)}`));
+      if (answer.status === 204 || answer.text === '') return undefined;
+      const etag = answer.headers.etag;
+      return { value: parseBody(answer.text) as T, etag: (Array.isArray(etag) ? etag[0] : etag) ?? '' } as StateItem<T>;
     },
 
-    saveState: (store, key, value, writeOptions = {}) =>
-      call(`save ${store}/${key}`, async () => {
-        const result = await client.state.save(store, [toKeyValue(key, value, writeOptions)]);
-        if (result.error) throw result.error;
-      }),
+    async saveState(store, key, value, writeOptions = {}) {
+      const what = `save ${store}/${key}`;
+      await ok(what, call(what, 'POST', `/v1.0/state/${store}`, [toItem(key, value, writeOptions)]));
+    },
 
-    transaction: (store, operations) =>
-      call(`transaction ${store}`, () =>
-        client.state.transaction(
-          store,
-          // The SDK types etag as an object, but Dapr's HTTP API takes the string.
-          operations.map((op) => ({
-            operation: op.operation,
-            request: (op.operation === 'upsert' ? toKeyValue(op.key, op.value, op) : { key: op.key, ...(op.etag ? { etag: op.etag } : {}) }) as never,
-          })),
-        ),
-      ),
+    async transaction(store, operations) {
+      const what = `transaction ${store}`;
+      const body = {
+        operations: operations.map((op) => ({
+          operation: op.operation,
+          request: op.operation === 'upsert' ? toItem(op.key, op.value, op) : { key: op.key, ...(op.etag ? { etag: op.etag } : {}) },
+        })),
+      };
+      await ok(what, call(what, 'POST', `/v1.0/state/${store}/transaction`, body));
+    },
 
-    getSecret: (store, name) =>
-      call(`secret ${store}/${name}`, async () => {
-        const secret = (await client.secret.get(store, name)) as Record<string, string> | undefined;
+    async getSecret(store, name) {
+      try {
+        const secret = (await secrets().secret.get(store, name)) as Record<string, string> | undefined;
         const value = secret?.[name];
         if (!value) throw new DaprError('dapr', 404, undefined, `secret ${name} is missing or empty in ${store}`);
         return value;
-      }),
+      } catch (err) {
+        throw err instanceof DaprError ? err : new DaprError('dapr', undefined, undefined, `secret ${store}/${name}: ${(err as Error).message}`);
+      }
+    },
 
-    // The SDK's health check only asks for /metadata, which answers before
-    // components are ready; /v1.0/healthz is the sidecar's own readiness.
+    // /v1.0/healthz is the sidecar's own readiness (components loaded, etc.).
     isHealthy: async () => {
-      const headers: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
-      const res = await fetch(`http://${options.host}:${options.httpPort}/v1.0/healthz`, { headers, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      return res?.status === 204;
+      const answer = await call('healthz', 'GET', '/v1.0/healthz').catch(() => undefined);
+      return answer?.status === 204;
     },
   };
 }
@@ -165,37 +193,15 @@ function parseBody(text: string): unknown {
   }
 }
 
-/**
- * Guards a write: with the ETag that was read (fails if anyone wrote since),
- * or, when the key was absent, as a first write (fails if anyone created it).
- */
-export const writeGuard = (etag: string | undefined): WriteOptions => (etag ? { etag } : { firstWrite: true });
-
-function toKeyValue(key: string, value: unknown, { etag, firstWrite, metadata }: WriteOptions) {
+/** A state item of Dapr's HTTP API: an ETag makes the write conditional, as does first-write. */
+function toItem(key: string, value: unknown, { etag, firstWrite, metadata }: WriteOptions) {
   return {
     key,
     value,
     ...(etag ? { etag } : {}),
     ...(metadata ? { metadata } : {}),
-    ...(firstWrite || etag ? { options: { concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE } as never } : {}),
+    ...(firstWrite || etag ? { options: { concurrency: 'first-write' } } : {}),
   };
-}
-
-function traceHeaders(): Record<string, string> {
-  const trace = currentTrace();
-  return trace ? { traceparent: trace.traceparent } : {};
-}
-
-async function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DaprError('timeout', undefined, undefined, `${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sdkLogger(log: Logger): LoggerService {

@@ -98,8 +98,15 @@ function accessLog(log: Logger) {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const quiet = ['/healthz', '/readyz', '/metrics', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
-      log[quiet ? 'trace' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      // Probes, and event deliveries that succeeded (events_handled_total counts
+      // them; a failed one is logged by its handler), are logged at trace/debug.
+      const probe = ['/healthz', '/readyz', '/metrics', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
+      const delivered = ctx.path.startsWith('/events/') && ctx.status === 200 && (ctx.state.delivery as { result?: string } | undefined)?.result === 'SUCCESS';
+      if (probe || delivered) {
+        log[probe ? 'trace' : 'debug']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+        return;
+      }
+      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }
