@@ -1,4 +1,4 @@
-import { CommunicationProtocolEnum, DaprClient, LogLevel, type LoggerService } from '@dapr/dapr';
+import type { DaprClient, LoggerService } from '@dapr/dapr';
 import { Pool } from 'undici';
 import { DaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
@@ -111,16 +111,20 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     return a;
   };
 
-  // The SDK, for secrets only (read once at start-up).
-  let sdk: DaprClient | undefined;
+  // The SDK, for secrets only (read once, by the gateway, at start-up). It is
+  // loaded on first use: importing it costs every process some 50 MB.
+  let sdk: Promise<DaprClient> | undefined;
   const secrets = () =>
-    (sdk ??= new DaprClient({
-      daprHost: options.host,
-      daprPort: String(options.httpPort),
-      communicationProtocol: CommunicationProtocolEnum.HTTP,
-      daprApiToken: options.apiToken,
-      logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
-    }));
+    (sdk ??= import('@dapr/dapr').then(
+      ({ CommunicationProtocolEnum, DaprClient, LogLevel }) =>
+        new DaprClient({
+          daprHost: options.host,
+          daprPort: String(options.httpPort),
+          communicationProtocol: CommunicationProtocolEnum.HTTP,
+          daprApiToken: options.apiToken,
+          logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
+        }),
+    ));
 
   return {
     async invoke<T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) {
@@ -167,7 +171,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
 
     async getSecret(store, name) {
       try {
-        const secret = (await secrets().secret.get(store, name)) as Record<string, string> | undefined;
+        const secret = (await (await secrets()).secret.get(store, name)) as Record<string, string> | undefined;
         const value = secret?.[name];
         if (!value) throw new DaprError('dapr', 404, undefined, `secret ${name} is missing or empty in ${store}`);
         return value;

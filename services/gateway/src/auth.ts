@@ -30,7 +30,24 @@ export function createAuthenticator({ key, issuer, audience, log }: AuthOptions)
     return verifyKey;
   };
 
+  // Verified tokens, for a minute at most (and never past their expiry): a
+  // member's client sends the same token with every request, and checking
+  // its signature each time is the gateway's biggest cost per request.
+  const verified = new Map<string, { sub: string; until: number }>();
+  const CACHE_MS = 60_000;
+  const CACHE_SIZE = 10_000;
+
   async function verify(token: string): Promise<string> {
+    const hit = verified.get(token);
+    if (hit && hit.until > Date.now()) return hit.sub;
+    if (hit) verified.delete(token);
+    const { sub, exp } = await check(token);
+    if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(token, { sub, until: Math.min(exp * 1000, Date.now() + CACHE_MS) });
+    return sub;
+  }
+
+  async function check(token: string): Promise<{ sub: string; exp: number }> {
     let secret: Uint8Array | JWTVerifyGetKey;
     try {
       secret = await loadKey();
@@ -47,7 +64,7 @@ export function createAuthenticator({ key, issuer, audience, log }: AuthOptions)
       });
       const sub = memberIdSchema.safeParse(payload.sub);
       if (!sub.success) throw unauthenticated('the token subject is not a valid member id');
-      return sub.data;
+      return { sub: sub.data, exp: payload.exp! };
     } catch (err) {
       if (err instanceof AppError) throw err;
       const expired = err instanceof joseErrors.JWTExpired;

@@ -273,3 +273,13 @@ test('a write that may have reached the service before failing is a 504 (outcome
   t.truthy(write.headers.get('retry-after'));
   t.is((await call('GET', `/recipes/${recipeId}`, { token })).status, 503);
 });
+
+test('a token checked once is taken on trust until it expires, never after', async (t) => {
+  const { call, fake } = await gateway(t);
+  fake.handle('mypage GET mypages/alice', () => ({ memberId: 'alice', balance: 0, recipes: [] }));
+  const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) + 2).sign(new TextEncoder().encode(secret));
+  t.is((await call('GET', '/mypages/me', { token })).status, 200);
+  t.is((await call('GET', '/mypages/me', { token })).status, 200, 'again, from the cache');
+  await new Promise((resolve) => setTimeout(resolve, 2_100));
+  t.is((await call('GET', '/mypages/me', { token })).status, 401, 'expired is expired, cached or not');
+});
