@@ -24,7 +24,7 @@ export interface CheckReport {
   deletedRecipes: number;
 }
 
-interface CatalogueRecipe {
+export interface CatalogueRecipe {
   recipeId: string;
   authorId: string;
   title?: string;
@@ -36,7 +36,7 @@ interface CatalogueRecipe {
 
 export async function checkInvariants(targets: CheckTargets): Promise<CheckReport> {
   const problems: string[] = [];
-  const [written, catalogue, readModel] = await Promise.all([readWriteModel(targets), readCatalogue(targets), readReadModel(targets)]);
+  const [written, catalogue, readModel] = await Promise.all([readWriteModel(targets), readCatalogue(targets.recipeRedis), readReadModel(targets)]);
 
   const ids = new Set([...written.recipes.keys(), ...catalogue.keys(), ...readModel.keys()]);
   const members = new Set<string>([...written.ledgers.keys()]);
@@ -116,19 +116,31 @@ async function readWriteModel(targets: CheckTargets) {
   }
 }
 
-async function readCatalogue(targets: CheckTargets) {
-  const client = createClient({ socket: { host: targets.recipeRedis.host, port: targets.recipeRedis.port } });
+/**
+ * The recommendation service's catalogue, read from its Redis: each recipe's
+ * head (`recipe||recipe:<id>`) with the recommendations of all its buckets
+ * (`recipe||recipe:<id>#<n>`) gathered, and its points summed from them.
+ */
+export async function readCatalogue(redis: { host: string; port: number }): Promise<Map<string, CatalogueRecipe>> {
+  const client = createClient({ socket: { host: redis.host, port: redis.port } });
   await client.connect();
   try {
-    const recipes = new Map<string, CatalogueRecipe>();
+    const heads = new Map<string, CatalogueRecipe & { legacy?: { by: string; points: number }[] }>();
+    const buckets = new Map<string, { points: number; recommendations: { by: string; points: number }[] }[]>();
     for await (const keys of client.scanIterator({ MATCH: 'recipe||recipe:*', COUNT: 500 })) {
       for (const key of keys) {
         const data = await client.hGet(key, 'data');
-        if (data) {
-          const recipe = JSON.parse(data) as CatalogueRecipe;
-          recipes.set(recipe.recipeId, recipe);
-        }
+        if (!data) continue;
+        const [recipeId, bucket] = key.slice('recipe||recipe:'.length).split('#') as [string, string | undefined];
+        if (bucket === undefined) heads.set(recipeId, JSON.parse(data));
+        else buckets.set(recipeId, [...(buckets.get(recipeId) ?? []), JSON.parse(data)]);
       }
+    }
+    const recipes = new Map<string, CatalogueRecipe>();
+    for (const [recipeId, head] of heads) {
+      const recommendations = [...(head.legacy ?? []), ...(buckets.get(recipeId) ?? []).flatMap((b) => b.recommendations)];
+      const points = (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + (buckets.get(recipeId) ?? []).reduce((sum, b) => sum + b.points, 0);
+      recipes.set(recipeId, { ...head, points, recommendations });
     }
     return recipes;
   } finally {

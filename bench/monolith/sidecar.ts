@@ -98,6 +98,15 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
     if (result.rowCount === 0) throw conflict(key);
   };
 
+  async function getState<T>(store: string, key: string): Promise<StateItem<T> | undefined> {
+    if (stores[store] === 'redis') {
+      const item = await redis.hGetAll(redisKey(store, key));
+      return item.data ? { value: JSON.parse(item.data) as T, etag: item.version! } : undefined;
+    }
+    const { rows } = await postgres.query<{ value: T; etag: string }>('SELECT value, etag FROM monolith_state WHERE key = $1', [`${store}||${key}`]);
+    return rows[0] ? { value: rows[0].value, etag: String(rows[0].etag) } : undefined;
+  }
+
   return {
     async invoke<T>(appId: string, method: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
       const reply = await call(appId, options.method ?? 'GET', `/${method}`, options.body, options.headers ?? {});
@@ -110,13 +119,10 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
       deliver(topic, data, id ?? randomUUID());
     },
 
-    async getState<T>(store: string, key: string): Promise<StateItem<T> | undefined> {
-      if (stores[store] === 'redis') {
-        const item = await redis.hGetAll(redisKey(store, key));
-        return item.data ? { value: JSON.parse(item.data) as T, etag: item.version! } : undefined;
-      }
-      const { rows } = await postgres.query<{ value: T; etag: string }>('SELECT value, etag FROM monolith_state WHERE key = $1', [`${store}||${key}`]);
-      return rows[0] ? { value: rows[0].value, etag: String(rows[0].etag) } : undefined;
+    getState,
+
+    async getStates<T>(store: string, keys: string[]) {
+      return Promise.all(keys.map((key) => getState<T>(store, key)));
     },
 
     async saveState(store, key, value, options = {}) {

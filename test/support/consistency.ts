@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createClient } from 'redis';
-import { checkInvariants } from '../../scripts/invariants.js';
+import { checkInvariants, readCatalogue } from '../../scripts/invariants.js';
 import { recipeIdFor } from '../../services/myrecipe/src/domain.js';
 import { sampleRecipe } from './client.js';
 import { createHistory, send, type Answer, type History, type Op, type OpKind } from './history.js';
@@ -227,26 +226,6 @@ async function readMyrecipe(system: System): Promise<Map<string, Written>> {
   }
 }
 
-async function readCatalogue(system: System): Promise<Map<string, Catalogued>> {
-  const client = createClient({ socket: { host: system.backing.recipeRedis.host, port: system.backing.recipeRedis.port } });
-  await client.connect();
-  try {
-    const found = new Map<string, Catalogued>();
-    for await (const batch of client.scanIterator({ MATCH: 'recipe||recipe:*', COUNT: 500 })) {
-      for (const key of batch) {
-        const data = await client.hGet(key, 'data');
-        if (data) {
-          const recipe = JSON.parse(data) as Catalogued;
-          found.set(recipe.recipeId, recipe);
-        }
-      }
-    }
-    return found;
-  } finally {
-    await client.quit();
-  }
-}
-
 /** Waits for the system to go quiet, then compares the history with the stores. */
 export async function check(system: System, history: History, log: (line: string) => void): Promise<Map<string, string[]>> {
   const anomalies = new Map<string, string[]>();
@@ -265,7 +244,7 @@ export async function check(system: System, history: History, log: (line: string
   }, { what: 'the broker to drain', timeoutMs: 120_000, intervalMs: 2_000 }).catch(() => brokerLeftovers(system));
   for (const leftover of leftovers) flag('pending or dead-lettered', leftover);
 
-  const [written, catalogue] = await Promise.all([readMyrecipe(system), readCatalogue(system)]);
+  const [written, catalogue] = await Promise.all([readMyrecipe(system), readCatalogue(system.backing.recipeRedis)]);
   for (const [kind, list] of analyse(history.ops, written, catalogue)) for (const detail of list) flag(kind, detail);
   log(`checked ${history.ops.length} operations: ${anomalies.size === 0 ? 'no anomaly' : [...anomalies.keys()].join(', ')}`);
   return anomalies;

@@ -100,9 +100,10 @@ export const isBreakerRefusal = (err: unknown): boolean => err instanceof DaprEr
 /**
  * Pauses between tries of a call Dapr refused before sending it: 3.5 s in
  * all, longer than name resolution keeps a sidecar that went away (2 s in the
- * local and test runs), so a call lands on a replica that is there.
+ * local and test runs), so a call lands on a replica that is there; and many
+ * short ones, since name resolution picks a replica at random each time.
  */
-export const NOT_SENT_PAUSES_MS = [100, 200, 400, 800, 1_000, 1_000];
+export const NOT_SENT_PAUSES_MS = [50, 100, 200, 300, 400, 500, 600, 650, 700];
 
 /**
  * Makes a service invocation again while Dapr refuses it before sending it

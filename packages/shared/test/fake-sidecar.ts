@@ -39,6 +39,9 @@ export function fakeSidecar() {
       const item = state.get(id(store, key));
       return item ? { value: clone(item.value) as T, etag: item.etag } : undefined;
     },
+    async getStates<T>(store: string, keys: string[]) {
+      return Promise.all(keys.map((key) => sidecar.getState<T>(store, key)));
+    },
     async saveState(store, key, value, options = {}) {
       if (failures.save) throw failures.save;
       check(store, key, options);

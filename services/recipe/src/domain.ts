@@ -8,115 +8,170 @@ export interface Recommendation {
 }
 
 /**
- * A recipe in the recommendation catalogue: one record, written whole with
- * its ETag, so every change to it is atomic. It can exist before its
- * Registered event arrives (a withdrawal or Deleted came first): then it has
- * no title and is not recommendable.
+ * A recipe in the recommendation catalogue is a head record and up to
+ * BUCKETS bucket records, each written whole with its ETag (every change to
+ * one record is atomic; nothing depends on two records changing together).
+ *
+ * The head says what the recipe is and whether it is recommendable. It can
+ * exist before its Registered event arrives (a withdrawal or Deleted came
+ * first): then it has no title and is not recommendable.
  */
-export interface CatalogueRecipe {
+export interface RecipeHead {
   recipeId: string;
   authorId: string;
   title?: string;
   registeredAt?: string;
-  points: number;
-  /** In the order they were made: once per member. */
-  recommendations: Recommendation[];
+  /**
+   * Goes up with every hold. A bucket is written only by someone who read a
+   * head whose epoch is at least the bucket's; a withdrawal stamps every
+   * bucket with its new epoch, so a recommendation that read the head before
+   * the hold can no longer land in any bucket.
+   */
+  epoch: number;
   /** Delete attempts holding the points (attempt id -> when): no recommendation while any is on. */
   holds?: Record<string, string>;
   /** Delete attempts whose hold was released: a withdrawal for them arriving late is refused. */
   released?: string[];
   /** Deleted (the Deleted event arrived): the withdrawal is final. */
   deletedAt?: string;
+  /** Recommendations from before buckets (records written by earlier versions): read, never written. */
+  legacy?: Recommendation[];
+}
+
+/**
+ * The recommendations of the members that hash to one bucket. Spreading them
+ * keeps the cost of a recommendation from growing with the recipe: a member's
+ * recommendation reads and writes one bucket of about n / BUCKETS entries.
+ */
+export interface Bucket {
+  epoch: number;
+  points: number;
+  recommendations: Recommendation[];
   /** Recommendation attempts the outbox relay gave up on: they can never commit. */
   fenced?: string[];
 }
+
+export const BUCKETS = 16;
 
 export interface Rules {
   pointValue: number;
 }
 
-const isHeld = (recipe: CatalogueRecipe) => Object.keys(recipe.holds ?? {}).length > 0;
+/** Which bucket a member's recommendation of any recipe lives in (FNV-1a of the member id). */
+export function bucketOf(memberId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < memberId.length; i++) {
+    hash ^= memberId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % BUCKETS;
+}
 
-export const isLive = (recipe: CatalogueRecipe) => recipe.title !== undefined && recipe.deletedAt === undefined && !isHeld(recipe);
+export const emptyBucket = (epoch: number): Bucket => ({ epoch, points: 0, recommendations: [] });
 
-export function placeholder(recipeId: string, authorId: string): CatalogueRecipe {
-  return { recipeId, authorId, points: 0, recommendations: [] };
+const isHeld = (head: RecipeHead) => Object.keys(head.holds ?? {}).length > 0;
+
+export const isLive = (head: RecipeHead) => head.title !== undefined && head.deletedAt === undefined && !isHeld(head);
+
+export function placeholder(recipeId: string, authorId: string): RecipeHead {
+  return { recipeId, authorId, epoch: 0 };
 }
 
 /** Registered fills in a placeholder (keeping a hold or deletion that came first); a duplicate changes nothing. */
-export function register(recipe: CatalogueRecipe, e: Pick<Registered, 'title' | 'registeredAt'>): CatalogueRecipe | undefined {
-  if (recipe.title !== undefined) return undefined;
-  return { ...recipe, title: e.title, registeredAt: e.registeredAt };
+export function register(head: RecipeHead, e: Pick<Registered, 'title' | 'registeredAt'>): RecipeHead | undefined {
+  if (head.title !== undefined) return undefined;
+  return { ...head, title: e.title, registeredAt: e.registeredAt };
 }
 
-export const hasRecommended = (recipe: CatalogueRecipe, memberId: string) => recipe.recommendations.some((r) => r.by === memberId);
+/** A member's recommendation of this recipe, wherever it is. */
+export const recommendationOf = (head: RecipeHead, bucket: Bucket | undefined, memberId: string) =>
+  bucket?.recommendations.find((r) => r.by === memberId) ?? head.legacy?.find((r) => r.by === memberId);
 
 export type RecommendOutcome =
   | { kind: 'not-found' }
   | { kind: 'own-recipe' }
-  | { kind: 'duplicate'; recipe: CatalogueRecipe }
-  | { kind: 'recommended'; recipe: CatalogueRecipe };
+  | { kind: 'duplicate' }
+  /** The head read is older than the bucket (a withdrawal stamped it since): read again. */
+  | { kind: 'stale' }
+  | { kind: 'recommended'; bucket: Bucket };
 
-export function recommend(recipe: CatalogueRecipe | undefined, recommenderId: string, now: Date, rules: Rules): RecommendOutcome {
-  if (!recipe || !isLive(recipe)) return { kind: 'not-found' };
-  if (recipe.authorId === recommenderId) return { kind: 'own-recipe' };
-  if (hasRecommended(recipe, recommenderId)) return { kind: 'duplicate', recipe };
-  const recommendation = { by: recommenderId, points: rules.pointValue, at: now.toISOString() };
+export function recommend(head: RecipeHead | undefined, bucket: Bucket | undefined, recommenderId: string, now: Date, rules: Rules): RecommendOutcome {
+  if (!head || !isLive(head)) return { kind: 'not-found' };
+  if (head.authorId === recommenderId) return { kind: 'own-recipe' };
+  if (recommendationOf(head, bucket, recommenderId)) return { kind: 'duplicate' };
+  if (bucket && bucket.epoch > head.epoch) return { kind: 'stale' };
+  const current = bucket ?? emptyBucket(head.epoch);
   return {
     kind: 'recommended',
-    recipe: { ...recipe, points: recipe.points + rules.pointValue, recommendations: [...recipe.recommendations, recommendation] },
+    bucket: {
+      ...current,
+      epoch: head.epoch,
+      points: current.points + rules.pointValue,
+      recommendations: [...current.recommendations, { by: recommenderId, points: rules.pointValue, at: now.toISOString() }],
+    },
+  };
+}
+
+/** The recipe's points and number of recommendations, over its buckets. */
+export function totals(head: RecipeHead, buckets: (Bucket | undefined)[]) {
+  const legacy = head.legacy ?? [];
+  return {
+    points: buckets.reduce((sum, b) => sum + (b?.points ?? 0), legacy.reduce((sum, r) => sum + r.points, 0)),
+    recommendations: buckets.reduce((sum, b) => sum + (b?.recommendations.length ?? 0), legacy.length),
   };
 }
 
 /**
- * The Recommended event of a member's recommendation, as the record says it
- * happened: the points it earned and the recipe's total right after it.
- * Built from the state, so every copy of the event carries the same data.
+ * The Recommended event of a member's recommendation: the points it earned,
+ * and the recipe's total as read after it committed. Totals only grow while a
+ * recipe takes recommendations, so the largest copy a subscriber sees is the
+ * recipe's final total.
  */
-export function recommendedEvent(recipe: CatalogueRecipe, memberId: string): Recommended | undefined {
-  let total = 0;
-  for (const r of recipe.recommendations) {
-    total += r.points;
-    if (r.by === memberId) {
-      return { recipeId: recipe.recipeId, authorId: recipe.authorId, recommenderId: memberId, points: r.points, recipePoints: total, recommendedAt: r.at };
-    }
-  }
-  return undefined;
+export function recommendedEvent(head: RecipeHead, bucket: Bucket | undefined, memberId: string, recipePoints: number): Recommended | undefined {
+  const r = recommendationOf(head, bucket, memberId);
+  if (!r) return undefined;
+  return { recipeId: head.recipeId, authorId: head.authorId, recommenderId: memberId, points: r.points, recipePoints, recommendedAt: r.at };
 }
 
-export type WithdrawOutcome = { held: true; pointsRevoked: number; recipe?: CatalogueRecipe } | { held: false };
+export type WithdrawOutcome = { held: true; head?: RecipeHead } | { held: false };
 
 /** Holds the points for a delete attempt (idempotent); refused if that attempt's hold was released already. */
-export function withdraw(recipe: CatalogueRecipe, attempt: string, now: Date): WithdrawOutcome {
-  if (recipe.deletedAt !== undefined || recipe.holds?.[attempt] !== undefined) return { held: true, pointsRevoked: recipe.points };
-  if (recipe.released?.includes(attempt)) return { held: false };
-  return { held: true, pointsRevoked: recipe.points, recipe: { ...recipe, holds: { ...recipe.holds, [attempt]: now.toISOString() } } };
+export function withdraw(head: RecipeHead, attempt: string, now: Date): WithdrawOutcome {
+  if (head.deletedAt !== undefined || head.holds?.[attempt] !== undefined) return { held: true };
+  if (head.released?.includes(attempt)) return { held: false };
+  return { held: true, head: { ...head, epoch: head.epoch + 1, holds: { ...head.holds, [attempt]: now.toISOString() } } };
+}
+
+/** A bucket as a withdrawal leaves it: stamped with the head's epoch (undefined: already is). */
+export function stamp(bucket: Bucket | undefined, epoch: number): Bucket | undefined {
+  if (bucket && bucket.epoch >= epoch) return undefined;
+  return { ...(bucket ?? emptyBucket(epoch)), epoch };
 }
 
 /** Releases a delete attempt's hold, and remembers it so that a late withdrawal for it is refused. */
-export function releaseHold(recipe: CatalogueRecipe, attempt: string): CatalogueRecipe | undefined {
-  if (recipe.deletedAt !== undefined || recipe.released?.includes(attempt)) return undefined;
-  const { [attempt]: _released, ...holds } = recipe.holds ?? {};
-  return { ...recipe, holds, released: [...(recipe.released ?? []), attempt] };
+export function releaseHold(head: RecipeHead, attempt: string): RecipeHead | undefined {
+  if (head.deletedAt !== undefined || head.released?.includes(attempt)) return undefined;
+  const { [attempt]: _released, ...holds } = head.holds ?? {};
+  return { ...head, holds, released: [...(head.released ?? []), attempt] };
 }
 
 /** Deleted arrived: the withdrawal is final, whichever attempt made it. */
-export function confirmDeletion(recipe: CatalogueRecipe, deletedAt: string): CatalogueRecipe | undefined {
-  if (recipe.deletedAt !== undefined) return undefined;
-  return { ...recipe, deletedAt, holds: {} };
+export function confirmDeletion(head: RecipeHead, deletedAt: string): RecipeHead | undefined {
+  if (head.deletedAt !== undefined) return undefined;
+  return { ...head, deletedAt, holds: {} };
 }
 
-export function fence(recipe: CatalogueRecipe, attempt: string): CatalogueRecipe {
-  return { ...recipe, fenced: [...(recipe.fenced ?? []), attempt] };
+export function fence(bucket: Bucket | undefined, epoch: number, attempt: string): Bucket {
+  const current = bucket ?? emptyBucket(epoch);
+  return { ...current, fenced: [...(current.fenced ?? []), attempt] };
 }
 
-export function publicView(recipe: CatalogueRecipe) {
+export function publicView(head: RecipeHead, buckets: (Bucket | undefined)[]) {
   return {
-    recipeId: recipe.recipeId,
-    authorId: recipe.authorId,
-    title: recipe.title,
-    registeredAt: recipe.registeredAt,
-    points: recipe.points,
-    recommendations: recipe.recommendations.length,
+    recipeId: head.recipeId,
+    authorId: head.authorId,
+    title: head.title,
+    registeredAt: head.registeredAt,
+    ...totals(head, buckets),
   };
 }

@@ -29,76 +29,89 @@ export interface CatalogueDeps {
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
 const PENDING: Settlement = { kind: 'pending' };
 const VOID: Settlement = { kind: 'void' };
+/** Read the head again: a withdrawal stamped the bucket since it was read. */
+const stale = () => new DaprError('dapr', 409, undefined, 'the recipe changed since it was read');
 
 export function createCatalogue({ store, outbox, clock, rules: config, retryAfterSeconds }: CatalogueDeps) {
-  // Writers of one recipe take turns in this replica: fewer lost ETag races
+  // Writers of one record take turns in this replica: fewer lost ETag races
   // on a popular recipe. An optimisation only; the ETags are the guarantee.
   const withLock = createKeyedLock();
   const isConflict = (err: unknown) => err instanceof DaprError && err.isConflict;
+  const values = <T>(items: ({ value: T } | undefined)[]) => items.map((i) => i?.value);
 
-  /** Applies a change to a recipe (or to a placeholder when it is unknown), retrying lost races. */
-  const update = <R>(recipeId: string, authorId: string, change: (r: rules.CatalogueRecipe) => { next?: rules.CatalogueRecipe; result: R }) =>
+  /** Applies a change to a recipe's head (or to a placeholder when it is unknown), retrying lost races. */
+  const update = <R>(recipeId: string, authorId: string, change: (h: rules.RecipeHead) => { next?: rules.RecipeHead; result: R }) =>
     withLock(recipeId, () =>
       retryOnConflict(async () => {
-        const item = await store.get(recipeId);
+        const item = await store.head(recipeId);
         const current = item?.value ?? rules.placeholder(recipeId, authorId);
         if (current.authorId !== authorId) throw new AppError(403, 'RECIPE.NOT_AUTHOR', 'the recipe belongs to another member');
         const { next, result } = change(current);
-        if (next) await store.save(next, item?.etag);
-        return result;
+        if (next) await store.saveHead(next, item?.etag);
+        return { head: next ?? current, result };
       }),
     );
-  const apply = (change: (r: rules.CatalogueRecipe) => rules.CatalogueRecipe | undefined) => (r: rules.CatalogueRecipe) => ({ next: change(r), result: undefined });
+  const apply = (change: (h: rules.RecipeHead) => rules.RecipeHead | undefined) => (h: rules.RecipeHead) => ({ next: change(h), result: undefined });
 
-  const recommendation = (recipe: rules.CatalogueRecipe, alreadyRecommended: boolean) => ({ ...rules.publicView(recipe), alreadyRecommended });
+  /** The recipe as members see it, with its totals over every bucket. */
+  async function view(head: rules.RecipeHead, alreadyRecommended?: boolean) {
+    const buckets = values(await store.buckets(head.recipeId));
+    return { ...rules.publicView(head, buckets), ...(alreadyRecommended === undefined ? {} : { alreadyRecommended }) };
+  }
 
   /**
    * A write whose answer was lost: the recommendation is there (a success),
-   * or it is not, and fencing the attempt off (an ETag-guarded write naming
-   * it) makes sure it never lands: a truthful 503. If even that cannot be
-   * done, the outcome is unknown (504).
+   * or it is not, and fencing the attempt off (an ETag-guarded write of its
+   * bucket naming it) makes sure it never lands: a truthful 503. If even that
+   * cannot be done, the outcome is unknown (504).
    */
-  async function confirm(recipeId: string, recommenderId: string, intent: Intent, cause: unknown) {
+  async function confirm(head: rules.RecipeHead, recommenderId: string, intent: Intent, cause: unknown) {
+    const b = rules.bucketOf(recommenderId);
     try {
-      return await retryOnConflict(async () => {
-        const item = await store.get(recipeId);
-        if (item && rules.hasRecommended(item.value, recommenderId)) return recommendation(item.value, false);
-        if (item) await store.save(rules.fence(item.value, intent.id), item.etag);
+      await retryOnConflict(async () => {
+        const item = await store.bucket(head.recipeId, b);
+        if (rules.recommendationOf(head, item?.value, recommenderId)) return;
+        await store.saveBucket(head.recipeId, b, rules.fence(item?.value, head.epoch, intent.id), item?.etag);
         throw unavailable('the recommendation could not be recorded right now; nothing was changed, please retry', retryAfterSeconds, cause);
       });
     } catch (err) {
       throw err instanceof AppError ? err : outcomeUnknown(retryAfterSeconds, cause);
     }
+    return view(head, false);
   }
 
   /**
-   * One write of the recipe's record, guarded by its ETag: it either gets the
-   * recommendation and its points in, or loses a race and tries again from a
-   * fresh read. The outbox intent goes out before the first write.
+   * One write of the member's bucket, guarded by its ETag and by the head's
+   * epoch (see RecipeHead.epoch): it either gets the recommendation and its
+   * points in, or loses a race and tries again from fresh reads. The outbox
+   * intent goes out before the first write.
    */
   async function recommend(recipeId: string, recommenderId: string) {
+    const b = rules.bucketOf(recommenderId);
     let intent: Intent | undefined;
     try {
       return await retryOnConflict(async () => {
-        const item = await store.get(recipeId);
-        const outcome = rules.recommend(item?.value, recommenderId, clock(), config);
+        const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, b)]);
+        const outcome = rules.recommend(head?.value, bucket?.value, recommenderId, clock(), config);
         switch (outcome.kind) {
           case 'not-found':
             throw recipeNotFound();
           case 'own-recipe':
             throw new AppError(403, 'RECOMMENDATION.OWN_RECIPE', 'members cannot recommend their own recipe');
           case 'duplicate':
-            return recommendation(outcome.recipe, true);
+            return view(head!.value, true);
+          case 'stale':
+            throw stale();
           case 'recommended':
             intent ??= await outbox.intend(TOPICS.recommended, { recipeId, memberId: recommenderId });
-            if (item!.value.fenced?.includes(intent.id)) throw unavailable('the recommendation could not be recorded; nothing was changed, please retry', retryAfterSeconds);
+            if (bucket?.value.fenced?.includes(intent.id)) throw unavailable('the recommendation could not be recorded; nothing was changed, please retry', retryAfterSeconds);
             try {
-              await store.save(outcome.recipe, item!.etag);
+              await store.saveBucket(recipeId, b, outcome.bucket, bucket?.etag);
             } catch (err) {
               if (isConflict(err)) throw err;
-              return confirm(recipeId, recommenderId, intent, err);
+              return confirm(head!.value, recommenderId, intent, err);
             }
-            return recommendation(outcome.recipe, false);
+            return view(head!.value, false);
         }
       });
     } finally {
@@ -106,24 +119,52 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     }
   }
 
-  /** The relay's view of this service's intents: a recommendation is in the record, or it never will be. */
+  /**
+   * Stamps every bucket with the head's epoch: from then on no recommendation
+   * that read the head before the hold can land, and the buckets' total is
+   * the recipe's for good (while the hold is on).
+   */
+  async function stampAll(head: rules.RecipeHead): Promise<(rules.Bucket | undefined)[]> {
+    const buckets = await store.buckets(head.recipeId);
+    return Promise.all(
+      buckets.map(async (item, b) => {
+        let current = item;
+        for (;;) {
+          const stamped = rules.stamp(current?.value, head.epoch);
+          if (!stamped) return current?.value;
+          try {
+            await store.saveBucket(head.recipeId, b, stamped, current?.etag);
+            return stamped;
+          } catch (err) {
+            if (!isConflict(err)) throw err;
+            current = await store.bucket(head.recipeId, b);
+          }
+        }
+      }),
+    );
+  }
+
+  /** The relay's view of this service's intents: a recommendation is in its bucket, or it never will be. */
   const resolver: IntentResolver = {
     async settle(intent) {
       const { recipeId, memberId } = intent.subject as { recipeId: string; memberId: string };
-      const item = await store.get(recipeId);
-      const event = item && rules.recommendedEvent(item.value, memberId);
-      if (event) return { kind: 'committed', event: recommendedEvent(event) };
-      return item?.value.fenced?.includes(intent.id) ? VOID : PENDING;
+      const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, rules.bucketOf(memberId))]);
+      if (!head) return PENDING;
+      if (!rules.recommendationOf(head.value, bucket?.value, memberId)) return bucket?.value.fenced?.includes(intent.id) ? VOID : PENDING;
+      // Read after the recommendation committed: at least its total, and the recipe's final one on the last copy.
+      const { points } = rules.totals(head.value, values(await store.buckets(recipeId)));
+      return { kind: 'committed', event: recommendedEvent(rules.recommendedEvent(head.value, bucket?.value, memberId, points)!) };
     },
 
     async abandon(intent) {
       const { recipeId, memberId } = intent.subject as { recipeId: string; memberId: string };
-      await withLock(recipeId, () =>
+      const b = rules.bucketOf(memberId);
+      await withLock(`${recipeId}#${b}`, () =>
         retryOnConflict(async () => {
-          const item = await store.get(recipeId);
-          // No record: the attempt never read one, so it has no write to land.
-          if (!item || rules.hasRecommended(item.value, memberId) || item.value.fenced?.includes(intent.id)) return;
-          await store.save(rules.fence(item.value, intent.id), item.etag);
+          const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, b)]);
+          // No head: the attempt never read one, so it has no write to land.
+          if (!head || rules.recommendationOf(head.value, bucket?.value, memberId) || bucket?.value.fenced?.includes(intent.id)) return;
+          await store.saveBucket(recipeId, b, rules.fence(bucket?.value, head.value.epoch, intent.id), bucket?.etag);
         }),
       );
       const settled = await resolver.settle(intent);
@@ -133,27 +174,37 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
 
   return {
     async get(recipeId: string) {
-      const item = await store.get(recipeId);
-      if (!item || !rules.isLive(item.value)) throw recipeNotFound();
-      return rules.publicView(item.value);
+      const head = await store.head(recipeId);
+      if (!head || !rules.isLive(head.value)) throw recipeNotFound();
+      return view(head.value);
     },
 
-    recommend: (recipeId: string, recommenderId: string) => withLock(recipeId, () => recommend(recipeId, recommenderId)),
+    // Recommendations in different buckets of one recipe go on side by side.
+    recommend: (recipeId: string, recommenderId: string) => withLock(`${recipeId}#${rules.bucketOf(recommenderId)}`, () => recommend(recipeId, recommenderId)),
 
     /** The synchronous half of a delete: hold the points for this attempt and say how many (idempotent). */
     async withdraw(recipeId: string, memberId: string, attempt: string) {
-      const outcome = await update(recipeId, memberId, (r) => {
-        const result = rules.withdraw(r, attempt, clock());
-        return { next: result.held ? result.recipe : undefined, result };
+      const { head, result } = await update(recipeId, memberId, (h) => {
+        const outcome = rules.withdraw(h, attempt, clock());
+        return { next: outcome.held ? outcome.head : undefined, result: outcome };
       });
-      return outcome.held ? { recipeId, held: true, pointsRevoked: outcome.pointsRevoked } : { recipeId, held: false };
+      if (!result.held) return { recipeId, held: false };
+      // Stamped again on a retried withdrawal too: a first one may have died halfway.
+      const { points } = rules.totals(head, await stampAll(head));
+      return { recipeId, held: true, pointsRevoked: points };
     },
 
-    releaseHold: (recipeId: string, memberId: string, attempt: string) => update(recipeId, memberId, apply((r) => rules.releaseHold(r, attempt))),
+    releaseHold: async (recipeId: string, memberId: string, attempt: string) => {
+      await update(recipeId, memberId, apply((h) => rules.releaseHold(h, attempt)));
+    },
 
-    onRegistered: (e: Registered) => update(e.recipeId, e.memberId, apply((r) => rules.register(r, e))),
+    onRegistered: async (e: Registered) => {
+      await update(e.recipeId, e.memberId, apply((h) => rules.register(h, e)));
+    },
 
-    onDeleted: (e: Deleted) => update(e.recipeId, e.memberId, apply((r) => rules.confirmDeletion(r, e.deletedAt))),
+    onDeleted: async (e: Deleted) => {
+      await update(e.recipeId, e.memberId, apply((h) => rules.confirmDeletion(h, e.deletedAt)));
+    },
 
     resolver,
   };

@@ -1,45 +1,61 @@
 import test from 'ava';
-import { confirmDeletion, isLive, placeholder, recommend, recommendedEvent, register, releaseHold, withdraw, type CatalogueRecipe } from '../src/domain.js';
+import { BUCKETS, bucketOf, confirmDeletion, isLive, placeholder, recommend, recommendedEvent, register, releaseHold, stamp, totals, withdraw, type Bucket, type RecipeHead } from '../src/domain.js';
 
 const rules = { pointValue: 2 };
 const now = new Date('2026-01-01T00:00:00Z');
-const live: CatalogueRecipe = { ...placeholder('r1', 'alice'), title: 'Japchae', registeredAt: now.toISOString() };
-const held = (recipe: CatalogueRecipe, attempt: string) => {
-  const outcome = withdraw(recipe, attempt, now);
-  if (!outcome.held || !outcome.recipe) throw new Error('not held');
-  return outcome.recipe;
+const live: RecipeHead = { ...placeholder('r1', 'alice'), title: 'Japchae', registeredAt: now.toISOString() };
+const held = (head: RecipeHead, attempt: string) => {
+  const outcome = withdraw(head, attempt, now);
+  if (!outcome.held || !outcome.head) throw new Error('not held');
+  return outcome.head;
+};
+const recommended = (head: RecipeHead, bucket: Bucket | undefined, member: string, pointValue = 2) => {
+  const outcome = recommend(head, bucket, member, now, { pointValue });
+  if (outcome.kind !== 'recommended') throw new Error(outcome.kind);
+  return outcome.bucket;
 };
 
-test('a recommendation adds the point value once per member', (t) => {
-  const first = recommend(live, 'bob', now, rules);
-  t.is(first.kind, 'recommended');
-  if (first.kind !== 'recommended') return;
-  t.is(first.recipe.points, 2);
-  t.is(recommend(first.recipe, 'bob', now, rules).kind, 'duplicate');
-  const second = recommend(first.recipe, 'carol', now, rules);
-  t.is(second.kind === 'recommended' && second.recipe.points, 4);
+test('members spread over the buckets, always to the same one', (t) => {
+  const used = new Set(Array.from({ length: 1_000 }, (_, i) => bucketOf(`member-${i}`)));
+  t.is(used.size, BUCKETS);
+  t.is(bucketOf('alice'), bucketOf('alice'));
 });
 
-test('the Recommended event is built from the record: the points it earned and the total right after it, for every copy alike', (t) => {
-  let recipe = live;
-  for (const [member, pointValue] of [['bob', 2], ['carol', 3], ['dave', 2]] as const) {
-    const outcome = recommend(recipe, member, now, { pointValue });
-    if (outcome.kind === 'recommended') recipe = outcome.recipe;
-  }
-  t.like(recommendedEvent(recipe, 'carol'), { recipeId: 'r1', authorId: 'alice', recommenderId: 'carol', points: 3, recipePoints: 5 });
-  t.like(recommendedEvent(recipe, 'dave'), { points: 2, recipePoints: 7 });
-  t.is(recommendedEvent(recipe, 'erin'), undefined, 'no event for a recommendation that never happened');
+test('a recommendation adds the point value to its bucket once per member', (t) => {
+  const first = recommended(live, undefined, 'bob');
+  t.like(first, { points: 2, epoch: live.epoch });
+  t.is(recommend(live, first, 'bob', now, rules).kind, 'duplicate');
+  const second = recommended(live, first, 'carol');
+  t.is(second.points, 4);
+  t.deepEqual(totals(live, [second, undefined]), { points: 4, recommendations: 2 });
+});
+
+test('the Recommended event carries the points it earned and a total read after it', (t) => {
+  const bucket = recommended(live, recommended(live, undefined, 'bob'), 'carol', 3);
+  t.like(recommendedEvent(live, bucket, 'carol', 5), { recipeId: 'r1', authorId: 'alice', recommenderId: 'carol', points: 3, recipePoints: 5 });
+  t.is(recommendedEvent(live, bucket, 'erin', 5), undefined, 'no event for a recommendation that never happened');
 });
 
 test('nobody recommends their own recipe', (t) => {
-  t.is(recommend(live, 'alice', now, rules).kind, 'own-recipe');
+  t.is(recommend(live, undefined, 'alice', now, rules).kind, 'own-recipe');
 });
 
 test('unknown, unregistered, held and deleted recipes are not found', (t) => {
-  t.is(recommend(undefined, 'bob', now, rules).kind, 'not-found');
-  t.is(recommend(placeholder('r1', 'alice'), 'bob', now, rules).kind, 'not-found');
-  t.is(recommend(held(live, 'a1'), 'bob', now, rules).kind, 'not-found');
-  t.is(recommend(confirmDeletion(live, now.toISOString()), 'bob', now, rules).kind, 'not-found');
+  t.is(recommend(undefined, undefined, 'bob', now, rules).kind, 'not-found');
+  t.is(recommend(placeholder('r1', 'alice'), undefined, 'bob', now, rules).kind, 'not-found');
+  t.is(recommend(held(live, 'a1'), undefined, 'bob', now, rules).kind, 'not-found');
+  t.is(recommend(confirmDeletion(live, now.toISOString()), undefined, 'bob', now, rules).kind, 'not-found');
+});
+
+test('a hold raises the epoch; a bucket stamped with it refuses a recommendation that read the head before the hold', (t) => {
+  const one = held(live, 'a1');
+  t.is(one.epoch, live.epoch + 1);
+  const stamped = stamp(recommended(live, undefined, 'bob'), one.epoch)!;
+  t.is(stamped.epoch, one.epoch);
+  t.is(recommend(live, stamped, 'carol', now, rules).kind, 'stale', 'the head it read is older than the bucket: read again');
+  t.is(stamp(stamped, one.epoch), undefined, 'stamping twice changes nothing');
+  const released = releaseHold(one, 'a1')!;
+  t.is(recommended(released, stamped, 'carol').points, 4, 'after the release it goes on');
 });
 
 test('a hold lasts until it is released or the deletion is confirmed: never by time alone', (t) => {
@@ -56,11 +72,11 @@ test('a hold lasts until it is released or the deletion is confirmed: never by t
 
 test('a withdrawal is idempotent per attempt, and refused for an attempt whose hold was released', (t) => {
   const one = held(live, 'a1');
-  t.deepEqual(withdraw(one, 'a1', now), { held: true, pointsRevoked: 0 }, 'the same attempt again: no change');
+  t.deepEqual(withdraw(one, 'a1', now), { held: true }, 'the same attempt again: no change');
   const released = releaseHold(one, 'a1')!;
   t.deepEqual(withdraw(released, 'a1', now), { held: false }, 'a late withdrawal of a released attempt is refused');
   t.true(isLive(released));
-  t.deepEqual(withdraw(confirmDeletion(live, now.toISOString())!, 'a9', now), { held: true, pointsRevoked: 0 }, 'a deleted recipe stays withdrawn');
+  t.deepEqual(withdraw(confirmDeletion(live, now.toISOString())!, 'a9', now), { held: true }, 'a deleted recipe stays withdrawn');
 });
 
 test('Registered fills in a placeholder created by an earlier deletion and keeps it', (t) => {
