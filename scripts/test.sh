@@ -19,7 +19,7 @@ echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-fil
 npx ava 'test/config/**/*.test.ts'
 echo "== integration tests (real sidecars), end-to-end tests (two replicas of every app)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
-for broker in rabbitmq nats; do
+for broker in rabbitmq nats kafka; do
   echo "== end-to-end tests again with pub/sub on $broker (components/brokers/$broker.yaml)"
   TEST_BROKER=$broker npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'
 done

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { GenericContainer } from 'testcontainers';
 import { createStreams } from '../../scripts/nats-streams.js';
 import { currentRun, eventually, freePort, onStaleRun, spawnTracked, stopProcess } from './processes.js';
+import { ROOT } from '../../scripts/lib/sidecar.js';
 
 /**
  * The pub/sub broker of a test system, chosen by TEST_BROKER: redis (the
@@ -12,7 +13,7 @@ import { currentRun, eventually, freePort, onStaleRun, spawnTracked, stopProcess
  * swapped for components/brokers/<broker>.yaml, with private connection
  * details: a RabbitMQ virtual host, or a NATS server, of the test's own.
  */
-export type BrokerName = 'redis' | 'rabbitmq' | 'nats';
+export type BrokerName = 'redis' | 'rabbitmq' | 'nats' | 'kafka';
 export const BROKER: BrokerName = (process.env.TEST_BROKER as BrokerName | undefined) ?? 'redis';
 const containers = process.env.TEST_BACKING === 'containers';
 
@@ -26,6 +27,7 @@ export interface Broker {
 export async function startBroker(label: string): Promise<Broker | undefined> {
   if (BROKER === 'rabbitmq') return containers ? rabbitContainer() : rabbitVhost(label);
   if (BROKER === 'nats') return nats(label);
+  if (BROKER === 'kafka') return kafka(label);
   return undefined;
 }
 
@@ -83,4 +85,18 @@ async function nats(label: string): Promise<Broker> {
   // JetStream needs a stream per topic before anyone subscribes; Dapr does not create them.
   await eventually(() => createStreams(url), { what: 'nats server with streams', timeoutMs: 30_000 });
   return { pubsubFile: 'components/brokers/nats.yaml', overrides: { natsURL: url }, stop };
+}
+
+/**
+ * kfake: franz-go's in-memory fake of a Kafka cluster, speaking the Kafka
+ * protocol (test/kafka). Not Apache Kafka, which cannot be installed here;
+ * it runs the project's Kafka component and the outbox relay on the Kafka
+ * protocol, one partition per topic, consumed in order, retries inline.
+ */
+async function kafka(label: string): Promise<Broker> {
+  const bin = execFileSync('bash', [path.join(ROOT, 'test/kafka/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const port = await freePort();
+  const proc = await spawnTracked(`kfake-${label}`, bin, ['-port', String(port)], process.env);
+  await eventually(async () => readFileSync(proc.logFile, 'utf8').includes('listening'), { what: 'kfake listening', timeoutMs: 10_000 });
+  return { pubsubFile: 'components/brokers/kafka.yaml', overrides: { brokers: `127.0.0.1:${port}` }, stop: () => stopProcess(proc) };
 }
