@@ -29,6 +29,8 @@ export interface CatalogueRecipe {
   authorId: string;
   title?: string;
   points: number;
+  /** What the head's copies of its buckets' totals add up to (what GET /recipes/{id} shows). */
+  copiedPoints: number;
   recommendations: { by: string; points: number }[];
   holds?: Record<string, string>;
   deletedAt?: string;
@@ -61,6 +63,7 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
     const awarded = cat?.recommendations.reduce((sum, r) => sum + r.points, 0);
     if (cat && cat.points !== awarded) problems.push(`recipe ${id}: ${cat.points} points but its ${cat.recommendations.length} recommendations awarded ${awarded}`);
     if (cat && new Set(cat.recommendations.map((r) => r.by)).size !== cat.recommendations.length) problems.push(`recipe ${id}: a member recommended it twice`);
+    if (cat && catLive && cat.copiedPoints !== cat.points) problems.push(`recipe ${id}: its head shows ${cat.copiedPoints} points, its buckets hold ${cat.points}`);
     if (!mine || !cat || !row) continue;
     if (row.points !== cat.points) problems.push(`recipe ${id}: mypage shows ${row.points} points, recipe has ${cat.points}`);
     const ledgerPoints = written.ledgers.get(mine.memberId)?.[id] ?? 0;
@@ -140,7 +143,9 @@ export async function readCatalogue(redis: { host: string; port: number }): Prom
     for (const [recipeId, head] of heads) {
       const recommendations = [...(head.legacy ?? []), ...(buckets.get(recipeId) ?? []).flatMap((b) => b.recommendations)];
       const points = (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + (buckets.get(recipeId) ?? []).reduce((sum, b) => sum + b.points, 0);
-      recipes.set(recipeId, { ...head, points, recommendations });
+      const copied = (head as { copied?: { points: number[] } }).copied?.points ?? [];
+      const copiedPoints = (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + copied.reduce((a, b) => a + b, 0);
+      recipes.set(recipeId, { ...head, points, copiedPoints, recommendations });
     }
     return recipes;
   } finally {

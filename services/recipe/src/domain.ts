@@ -36,6 +36,13 @@ export interface RecipeHead {
   deletedAt?: string;
   /** Recommendations from before buckets (records written by earlier versions): read, never written. */
   legacy?: Recommendation[];
+  /**
+   * Each bucket's points and recommendations as last copied here (by the
+   * request that recommended, or the outbox relay after it): the totals a
+   * reader gets from the head alone. Copies only ever grow; once every
+   * recommendation's relay has run, they are the buckets' own.
+   */
+  copied?: { points: number[]; recommendations: number[] };
 }
 
 /**
@@ -112,13 +119,44 @@ export function recommend(head: RecipeHead | undefined, bucket: Bucket | undefin
   };
 }
 
-/** The recipe's points and number of recommendations, over its buckets. */
+/** The recipe's points and number of recommendations, over all its buckets (exact). */
 export function totals(head: RecipeHead, buckets: (Bucket | undefined)[]) {
   const legacy = head.legacy ?? [];
   return {
     points: buckets.reduce((sum, b) => sum + (b?.points ?? 0), legacy.reduce((sum, r) => sum + r.points, 0)),
     recommendations: buckets.reduce((sum, b) => sum + (b?.recommendations.length ?? 0), legacy.length),
   };
+}
+
+const zeros = () => Array.from({ length: BUCKETS }, () => 0);
+
+/**
+ * The recipe's totals from its head's copies, with the buckets given fresh
+ * (read just now) in place of their copies.
+ */
+export function copiedTotals(head: RecipeHead, fresh: Map<number, Bucket | undefined> = new Map()) {
+  const points = head.copied?.points ?? zeros();
+  const counts = head.copied?.recommendations ?? zeros();
+  const legacy = head.legacy ?? [];
+  let total = legacy.reduce((sum, r) => sum + r.points, 0);
+  let recommendations = legacy.length;
+  for (let b = 0; b < BUCKETS; b++) {
+    const bucket = fresh.get(b);
+    total += fresh.has(b) ? (bucket?.points ?? 0) : (points[b] ?? 0);
+    recommendations += fresh.has(b) ? (bucket?.recommendations.length ?? 0) : (counts[b] ?? 0);
+  }
+  return { points: total, recommendations };
+}
+
+/** The head with a bucket's totals copied in, if they are newer than its copy (undefined: nothing to copy). */
+export function withCopy(head: RecipeHead, b: number, bucket: Bucket | undefined): RecipeHead | undefined {
+  if (!bucket) return undefined;
+  const points = [...(head.copied?.points ?? zeros())];
+  const counts = [...(head.copied?.recommendations ?? zeros())];
+  if ((points[b] ?? 0) >= bucket.points && (counts[b] ?? 0) >= bucket.recommendations.length) return undefined;
+  points[b] = Math.max(points[b] ?? 0, bucket.points);
+  counts[b] = Math.max(counts[b] ?? 0, bucket.recommendations.length);
+  return { ...head, copied: { points, recommendations: counts } };
 }
 
 /**
@@ -166,12 +204,21 @@ export function fence(bucket: Bucket | undefined, epoch: number, attempt: string
   return { ...current, fenced: [...(current.fenced ?? []), attempt] };
 }
 
-export function publicView(head: RecipeHead, buckets: (Bucket | undefined)[]) {
+/** The head with every bucket's exact totals copied in (after a withdrawal has read them all). */
+export function withExactCopies(head: RecipeHead, buckets: (Bucket | undefined)[]): RecipeHead {
+  return {
+    ...head,
+    copied: { points: buckets.map((b) => b?.points ?? 0), recommendations: buckets.map((b) => b?.recommendations.length ?? 0) },
+  };
+}
+
+/** What members see of a recipe: its totals from the head's copies, with any bucket just read in place of its copy. */
+export function publicView(head: RecipeHead, fresh: Map<number, Bucket | undefined> = new Map()) {
   return {
     recipeId: head.recipeId,
     authorId: head.authorId,
     title: head.title,
     registeredAt: head.registeredAt,
-    ...totals(head, buckets),
+    ...copiedTotals(head, fresh),
   };
 }

@@ -13,6 +13,8 @@ const bucketKey = (recipeId: string, bucket: number) => `recipe:${recipeId}#${bu
 export interface CatalogueStore {
   head(recipeId: string): Promise<StateItem<RecipeHead> | undefined>;
   bucket(recipeId: string, bucket: number): Promise<StateItem<Bucket> | undefined>;
+  /** The head and one bucket, in one call. */
+  headAndBucket(recipeId: string, bucket: number): Promise<[StateItem<RecipeHead> | undefined, StateItem<Bucket> | undefined]>;
   /** Every bucket of a recipe, in bucket order (undefined where there is none yet). */
   buckets(recipeId: string): Promise<(StateItem<Bucket> | undefined)[]>;
   saveHead(head: RecipeHead, etag: string | undefined): Promise<void>;
@@ -26,6 +28,10 @@ export function createStore(sidecar: Sidecar, store: string): CatalogueStore {
       return item && { ...item, value: upgrade(item.value) };
     },
     bucket: (recipeId, bucket) => sidecar.getState<Bucket>(store, bucketKey(recipeId, bucket)),
+    headAndBucket: async (recipeId, bucket) => {
+      const [head, b] = await sidecar.getStates<RecipeHead | Bucket>(store, [headKey(recipeId), bucketKey(recipeId, bucket)]);
+      return [head && { ...head, value: upgrade(head.value as Legacy) }, b as StateItem<Bucket> | undefined];
+    },
     buckets: (recipeId) => sidecar.getStates<Bucket>(store, Array.from({ length: BUCKETS }, (_, b) => bucketKey(recipeId, b))),
     saveHead: (head, etag) => sidecar.saveState(store, headKey(head.recipeId), head, writeGuard(etag)),
     saveBucket: (recipeId, bucket, value, etag) => sidecar.saveState(store, bucketKey(recipeId, bucket), value, writeGuard(etag)),

@@ -37,7 +37,6 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
   // on a popular recipe. An optimisation only; the ETags are the guarantee.
   const withLock = createKeyedLock();
   const isConflict = (err: unknown) => err instanceof DaprError && err.isConflict;
-  const values = <T>(items: ({ value: T } | undefined)[]) => items.map((i) => i?.value);
 
   /** Applies a change to a recipe's head (or to a placeholder when it is unknown), retrying lost races. */
   const update = <R>(recipeId: string, authorId: string, change: (h: rules.RecipeHead) => { next?: rules.RecipeHead; result: R }) =>
@@ -53,11 +52,25 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     );
   const apply = (change: (h: rules.RecipeHead) => rules.RecipeHead | undefined) => (h: rules.RecipeHead) => ({ next: change(h), result: undefined });
 
-  /** The recipe as members see it, with its totals over every bucket. */
-  async function view(head: rules.RecipeHead, alreadyRecommended?: boolean) {
-    const buckets = values(await store.buckets(head.recipeId));
-    return { ...rules.publicView(head, buckets), ...(alreadyRecommended === undefined ? {} : { alreadyRecommended }) };
+  /**
+   * Copies a bucket's totals into the head (see RecipeHead.copied), so that
+   * reading the head alone gives the recipe's points. Losing a race to
+   * another copy is fine: copies only grow, and the outbox relay copies again.
+   */
+  async function copy(recipeId: string, b: number, bucket: rules.Bucket, attempts = 5): Promise<rules.RecipeHead | undefined> {
+    return retryOnConflict(async () => {
+      const head = await store.head(recipeId);
+      if (!head) return undefined;
+      const next = rules.withCopy(head.value, b, bucket);
+      if (next) await store.saveHead(next, head.etag);
+      return next ?? head.value;
+    }, attempts);
   }
+
+  const recommendation = (head: rules.RecipeHead, b: number, bucket: rules.Bucket | undefined, alreadyRecommended: boolean) => ({
+    ...rules.publicView(head, new Map([[b, bucket]])),
+    alreadyRecommended,
+  });
 
   /**
    * A write whose answer was lost: the recommendation is there (a success),
@@ -68,16 +81,16 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
   async function confirm(head: rules.RecipeHead, recommenderId: string, intent: Intent, cause: unknown) {
     const b = rules.bucketOf(recommenderId);
     try {
-      await retryOnConflict(async () => {
+      const bucket = await retryOnConflict(async () => {
         const item = await store.bucket(head.recipeId, b);
-        if (rules.recommendationOf(head, item?.value, recommenderId)) return;
+        if (rules.recommendationOf(head, item?.value, recommenderId)) return item?.value;
         await store.saveBucket(head.recipeId, b, rules.fence(item?.value, head.epoch, intent.id), item?.etag);
         throw unavailable('the recommendation could not be recorded right now; nothing was changed, please retry', retryAfterSeconds, cause);
       });
+      return recommendation(head, b, bucket, false);
     } catch (err) {
       throw err instanceof AppError ? err : outcomeUnknown(retryAfterSeconds, cause);
     }
-    return view(head, false);
   }
 
   /**
@@ -91,7 +104,7 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     let intent: Intent | undefined;
     try {
       return await retryOnConflict(async () => {
-        const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, b)]);
+        const [head, bucket] = await store.headAndBucket(recipeId, b);
         const outcome = rules.recommend(head?.value, bucket?.value, recommenderId, clock(), config);
         switch (outcome.kind) {
           case 'not-found':
@@ -99,7 +112,7 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
           case 'own-recipe':
             throw new AppError(403, 'RECOMMENDATION.OWN_RECIPE', 'members cannot recommend their own recipe');
           case 'duplicate':
-            return view(head!.value, true);
+            return recommendation(head!.value, b, bucket?.value, true);
           case 'stale':
             throw stale();
           case 'recommended':
@@ -111,7 +124,9 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
               if (isConflict(err)) throw err;
               return confirm(head!.value, recommenderId, intent, err);
             }
-            return view(head!.value, false);
+            // So that reading the recipe right after shows the point (the relay copies too, if this fails).
+            const copied = await copy(recipeId, b, outcome.bucket).catch(() => undefined);
+            return recommendation(copied ?? head!.value, b, outcome.bucket, false);
         }
       });
     } finally {
@@ -148,11 +163,15 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
   const resolver: IntentResolver = {
     async settle(intent) {
       const { recipeId, memberId } = intent.subject as { recipeId: string; memberId: string };
-      const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, rules.bucketOf(memberId))]);
+      const b = rules.bucketOf(memberId);
+      const [head, bucket] = await store.headAndBucket(recipeId, b);
       if (!head) return PENDING;
       if (!rules.recommendationOf(head.value, bucket?.value, memberId)) return bucket?.value.fenced?.includes(intent.id) ? VOID : PENDING;
-      // Read after the recommendation committed: at least its total, and the recipe's final one on the last copy.
-      const { points } = rules.totals(head.value, values(await store.buckets(recipeId)));
+      // The bucket's totals copied into the head, then the recipe's total as the
+      // head says with this bucket fresh: read after the recommendation
+      // committed, and, once every relay has copied its bucket, the final one.
+      const copied = (await copy(recipeId, b, bucket!.value, 10)) ?? head.value;
+      const { points } = rules.copiedTotals(copied, new Map([[b, bucket!.value]]));
       return { kind: 'committed', event: recommendedEvent(rules.recommendedEvent(head.value, bucket?.value, memberId, points)!) };
     },
 
@@ -161,7 +180,7 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
       const b = rules.bucketOf(memberId);
       await withLock(`${recipeId}#${b}`, () =>
         retryOnConflict(async () => {
-          const [head, bucket] = await Promise.all([store.head(recipeId), store.bucket(recipeId, b)]);
+          const [head, bucket] = await store.headAndBucket(recipeId, b);
           // No head: the attempt never read one, so it has no write to land.
           if (!head || rules.recommendationOf(head.value, bucket?.value, memberId) || bucket?.value.fenced?.includes(intent.id)) return;
           await store.saveBucket(recipeId, b, rules.fence(bucket?.value, head.value.epoch, intent.id), bucket?.etag);
@@ -176,7 +195,7 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     async get(recipeId: string) {
       const head = await store.head(recipeId);
       if (!head || !rules.isLive(head.value)) throw recipeNotFound();
-      return view(head.value);
+      return rules.publicView(head.value);
     },
 
     // Recommendations in different buckets of one recipe go on side by side.
@@ -190,8 +209,13 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
       });
       if (!result.held) return { recipeId, held: false };
       // Stamped again on a retried withdrawal too: a first one may have died halfway.
-      const { points } = rules.totals(head, await stampAll(head));
-      return { recipeId, held: true, pointsRevoked: points };
+      const buckets = await stampAll(head);
+      // The exact totals, copied into the head for whoever reads it next.
+      await retryOnConflict(async () => {
+        const current = await store.head(recipeId);
+        if (current) await store.saveHead(rules.withExactCopies(current.value, buckets), current.etag);
+      });
+      return { recipeId, held: true, pointsRevoked: rules.totals(head, buckets).points };
     },
 
     releaseHold: async (recipeId: string, memberId: string, attempt: string) => {

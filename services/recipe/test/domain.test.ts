@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BUCKETS, bucketOf, confirmDeletion, isLive, placeholder, recommend, recommendedEvent, register, releaseHold, stamp, totals, withdraw, type Bucket, type RecipeHead } from '../src/domain.js';
+import { BUCKETS, bucketOf, confirmDeletion, copiedTotals, isLive, withCopy, placeholder, recommend, recommendedEvent, register, releaseHold, stamp, totals, withdraw, type Bucket, type RecipeHead } from '../src/domain.js';
 
 const rules = { pointValue: 2 };
 const now = new Date('2026-01-01T00:00:00Z');
@@ -85,4 +85,16 @@ test('Registered fills in a placeholder created by an earlier deletion and keeps
   t.is(registered.title, 'Japchae');
   t.false(isLive(registered));
   t.is(register(live, { title: 'Other', registeredAt: now.toISOString() }), undefined, 'a duplicate changes nothing');
+});
+
+test("the head's copies of its buckets' totals only grow, and a fresh bucket counts in place of its copy", (t) => {
+  const b1 = recommended(live, undefined, 'bob');
+  const b2 = recommended(live, b1, 'carol');
+  const k = bucketOf('bob');
+  const once = withCopy(live, k, b2)!;
+  t.deepEqual(copiedTotals(once), { points: 4, recommendations: 2 });
+  t.is(withCopy(once, k, b1), undefined, 'an older copy changes nothing');
+  t.is(withCopy(once, k, b2), undefined, 'the same copy changes nothing');
+  const b3 = recommended(live, b2, 'dave');
+  t.deepEqual(copiedTotals(once, new Map([[k, b3]])), { points: 6, recommendations: 3 }, 'a bucket just read counts as it is');
 });
