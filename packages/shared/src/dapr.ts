@@ -1,4 +1,3 @@
-import type { DaprClient, LoggerService } from '@dapr/dapr';
 import { Pool } from 'undici';
 import { DaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
@@ -62,10 +61,11 @@ export const writeGuard = (etag: string | undefined): WriteOptions => (etag ? { 
 
 /**
  * A Sidecar over Dapr's HTTP API, with kept-alive connections (undici's
- * pool). The hot path does not go through @dapr/dapr's client: it drops
- * response headers (a callee's Retry-After, a state item's ETag) and pays for
- * a fetch with its streams on every call; the SDK is used for what is read
- * once (secrets).
+ * pool). Not @dapr/dapr's client: it drops response headers (a callee's
+ * Retry-After, a state item's ETag: it hands ETags back only through the
+ * bulk API, which loses errors on state.postgresql v2), pays for a fetch
+ * with its streams on every call, and importing it costs a process some
+ * 50 MB (its gRPC and workflow dependencies). Measured in bench/RESULTS.md.
  */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -112,21 +112,6 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     if (a.status >= 300) throw failure(what, a);
     return a;
   };
-
-  // The SDK, for secrets only (read once, by the gateway, at start-up). It is
-  // loaded on first use: importing it costs every process some 50 MB.
-  let sdk: Promise<DaprClient> | undefined;
-  const secrets = () =>
-    (sdk ??= import('@dapr/dapr').then(
-      ({ CommunicationProtocolEnum, DaprClient, LogLevel }) =>
-        new DaprClient({
-          daprHost: options.host,
-          daprPort: String(options.httpPort),
-          communicationProtocol: CommunicationProtocolEnum.HTTP,
-          daprApiToken: options.apiToken,
-          logger: { level: LogLevel.Debug, service: sdkLogger(options.log) },
-        }),
-    ));
 
   return {
     async invoke<T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) {
@@ -188,14 +173,11 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     },
 
     async getSecret(store, name) {
-      try {
-        const secret = (await (await secrets()).secret.get(store, name)) as Record<string, string> | undefined;
-        const value = secret?.[name];
-        if (!value) throw new DaprError('dapr', 404, undefined, `secret ${name} is missing or empty in ${store}`);
-        return value;
-      } catch (err) {
-        throw err instanceof DaprError ? err : new DaprError('dapr', undefined, undefined, `secret ${store}/${name}: ${(err as Error).message}`);
-      }
+      const what = `secret ${store}/${name}`;
+      const answer = await ok(what, call(what, 'GET', `/v1.0/secrets/${store}/${encodeURIComponent(name)}`));
+      const value = (parseBody(answer.text) as Record<string, string> | undefined)?.[name];
+      if (!value) throw new DaprError('dapr', 404, undefined, `secret ${name} is missing or empty in ${store}`);
+      return value;
     },
 
     // /v1.0/healthz is the sidecar's own readiness (components loaded, etc.).
@@ -223,17 +205,5 @@ function toItem(key: string, value: unknown, { etag, firstWrite, metadata }: Wri
     ...(etag ? { etag } : {}),
     ...(metadata ? { metadata } : {}),
     ...(firstWrite || etag ? { options: { concurrency: 'first-write' } } : {}),
-  };
-}
-
-function sdkLogger(log: Logger): LoggerService {
-  // The SDK logs failures it also returns; they are logged where handled.
-  const child = log.child({ component: 'dapr-sdk' });
-  return {
-    error: (msg: unknown) => child.debug(String(msg)),
-    warn: (msg: unknown) => child.debug(String(msg)),
-    info: (msg: unknown) => child.debug(String(msg)),
-    verbose: (msg: unknown) => child.trace(String(msg)),
-    debug: (msg: unknown) => child.trace(String(msg)),
   };
 }

@@ -14,6 +14,7 @@ import {
   type Outbox,
   type Registered,
   type Settlement,
+  type StateItem,
 } from '@recipe/shared';
 import * as rules from './domain.js';
 import type { CatalogueStore } from './store.js';
@@ -57,14 +58,16 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
    * reading the head alone gives the recipe's points. Losing a race to
    * another copy is fine: copies only grow, and the outbox relay copies again.
    */
-  async function copy(recipeId: string, b: number, bucket: rules.Bucket, attempts = 5): Promise<rules.RecipeHead | undefined> {
+  async function copy(recipeId: string, b: number, bucket: rules.Bucket, read?: StateItem<rules.RecipeHead>): Promise<rules.RecipeHead | undefined> {
+    let known = read;
     return retryOnConflict(async () => {
-      const head = await store.head(recipeId);
+      const head = known ?? (await store.head(recipeId));
+      known = undefined;
       if (!head) return undefined;
       const next = rules.withCopy(head.value, b, bucket);
       if (next) await store.saveHead(next, head.etag);
       return next ?? head.value;
-    }, attempts);
+    });
   }
 
   const recommendation = (head: rules.RecipeHead, b: number, bucket: rules.Bucket | undefined, alreadyRecommended: boolean) => ({
@@ -124,9 +127,9 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
               if (isConflict(err)) throw err;
               return confirm(head!.value, recommenderId, intent, err);
             }
-            // So that reading the recipe right after shows the point (the relay copies too, if this fails).
-            const copied = await copy(recipeId, b, outcome.bucket).catch(() => undefined);
-            return recommendation(copied ?? head!.value, b, outcome.bucket, false);
+            // The answer's totals: the head's copies, with this bucket as just written.
+            // The outbox relay copies the bucket into the head.
+            return recommendation(head!.value, b, outcome.bucket, false);
         }
       });
     } finally {
@@ -170,7 +173,7 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
       // The bucket's totals copied into the head, then the recipe's total as the
       // head says with this bucket fresh: read after the recommendation
       // committed, and, once every relay has copied its bucket, the final one.
-      const copied = (await copy(recipeId, b, bucket!.value, 10)) ?? head.value;
+      const copied = (await copy(recipeId, b, bucket!.value, head)) ?? head.value;
       const { points } = rules.copiedTotals(copied, new Map([[b, bucket!.value]]));
       return { kind: 'committed', event: recommendedEvent(rules.recommendedEvent(head.value, bucket?.value, memberId, points)!) };
     },
