@@ -18,7 +18,7 @@ const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 3 : 10;
 const RATES = { register: quick ? [25] : [25, 50, 100], recommend: quick ? [25] : [25, 50, 100], read: quick ? [50] : [50, 100, 200] };
 const PROPAGATION_RATE = 100;
-const HOT = quick ? [100, 500, 1_000] : [1_000, 10_000, 20_000];
+const HOT = process.argv.includes('--no-hot') ? [] : quick ? [100, 500, 1_000] : [1_000, 10_000, 20_000];
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 type Op = keyof typeof RATES;
@@ -159,6 +159,7 @@ async function propagationDelays(target: Target, sent: Map<string, number>) {
 
 /** One recipe recommended by ever more distinct members: the latency of a recommendation as the recipe grows. */
 async function hotRecipe(target: Target, token: (m: string) => Promise<string>) {
+  if (HOT.length === 0) return [];
   const author = await token('hot-author');
   const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { authorization: `Bearer ${author}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe('Viral')) });
   const { recipeId } = (await res.json()) as { recipeId: string };
@@ -185,8 +186,9 @@ async function hotRecipe(target: Target, token: (m: string) => Promise<string>) 
 }
 
 
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const results: TargetResult[] = [];
-for (const start of [daprSystem, monolith]) {
+for (const start of [daprSystem, monolith].filter((s) => !only || (only === 'dapr' ? s === daprSystem : s === monolith))) {
   const target = await start();
   try {
     results.push(await measure(target));
