@@ -12,6 +12,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts \
 FROM node:20-bookworm-slim
 ARG SERVICE
 ENV NODE_ENV=production
+# A smaller young generation: about 30 MB less resident memory, no measurable CPU cost (bench/RESULTS.md).
+ENV NODE_OPTIONS=--max-semi-space-size=2
 WORKDIR /app
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/packages/shared/package.json packages/shared/package.json

@@ -48,6 +48,7 @@ export async function monolith(): Promise<Target> {
     RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
     RATE_LIMIT_PER_WINDOW: '1000000',
     JWT_SIGNING_KEY: key,
+    NODE_OPTIONS: '--max-semi-space-size=2',
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
   }, ROOT);
   const url = `http://127.0.0.1:${port}`;

@@ -112,6 +112,8 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     DAPR_API_TOKEN: mesh.daprApiToken,
     APP_API_TOKEN: mesh.appApiToken,
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
+    // As dapr.yaml, the Dockerfile and k8s/ run the apps.
+    NODE_OPTIONS: '--max-semi-space-size=2',
     ...options.env,
   };
   const daprdEnv = { ...process.env, ...sidecarEnv(mesh, mesh.sentry.trustAnchors), ...options.daprdEnv };
