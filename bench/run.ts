@@ -3,15 +3,18 @@
 // fixed rates (open loop), CPU per operation of every process, memory,
 // registration-to-my-page propagation at a steady rate, and a hot recipe.
 // Writes bench/RESULTS.md. Compare ratios within a run: the machine is shared.
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { sampleRecipe } from '../test/support/client.js';
 import { eventually, sleep } from '../test/support/processes.js';
 import { openLoop, saturation, type Call, type LoadResult } from './lib/load.js';
 import { memory, snapshot, spent } from './lib/procs.js';
 import { daprSystem, monolith, type Target } from './lib/targets.js';
+import { report, type Run } from './report.js';
 import { recipeIdFor } from '../services/myrecipe/src/domain.js';
 
 const quick = process.argv.includes('--quick');
@@ -196,4 +199,19 @@ for (const start of [daprSystem, monolith].filter((s) => !only || (only === 'dap
     await target.stop();
   }
 }
-console.log(JSON.stringify(results.map((r) => ({ ...r, idle: [...r.idle], loaded: [...r.loaded], ops: Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, { ...v, cpu: [...v.cpu] }])) })), null, 2));
+const run: Run = {
+  date: new Date().toISOString().slice(0, 10),
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  versions: {
+    'Node.js': process.version,
+    daprd: execFileSync(path.join(process.env.DAPR_RUNTIME_PATH ?? '', '.dapr/bin/daprd'), ['--version'], { encoding: 'utf8' }).trim(),
+    PostgreSQL: execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'SHOW server_version'], { encoding: 'utf8' }).trim().split(' ')[0]!,
+    Redis: /redis_version:(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).split(' ')[2]!.replace('v=', ''),
+  },
+  quick,
+  seconds: SECONDS,
+  results: results.map((r) => ({ ...r, idle: [...r.idle], loaded: [...r.loaded], ops: Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, { ...v, cpu: [...v.cpu] }])) })) as unknown as Run['results'],
+};
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(run, null, 2)}\n`);
+writeFileSync(new URL('./RESULTS.md', import.meta.url), report(run, readFileSync(new URL('./NOTES.md', import.meta.url), 'utf8')));
+log('bench/RESULTS.md written');

@@ -1,6 +1,7 @@
 // Checks Redis and PostgreSQL for a local run and creates the database.
 import net from 'node:net';
 import pg from 'pg';
+import { prepareDaprTables } from './lib/database.js';
 
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -13,7 +14,7 @@ function reachable(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Fails with a readable message when a store is missing; creates the database when it is not there yet. */
+/** Fails with a readable message when a store is missing; creates the database (with Dapr's metadata table) when it is not there yet. */
 export async function prepareStores({ redisHost, redisPort, database }: { redisHost: string; redisPort: number; database: string }): Promise<void> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error(`database name ${database} is not a plain lower-case identifier`);
   if (!(await reachable(redisHost, redisPort))) {
@@ -31,4 +32,5 @@ export async function prepareStores({ redisHost, redisPort, database }: { redisH
   } finally {
     await client.end();
   }
+  await prepareDaprTables(`postgres://postgres@127.0.0.1:5432/${database}`);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
 import { currentRun, eventually, freePort, onStaleRun, spawnTracked, stopProcess, type Spawned } from './processes.js';
+import { DAPR_METADATA_TABLE } from '../../scripts/lib/database.js';
 
 /**
  * Redis and PostgreSQL for tests. Here (no Docker engine) they are throwaway
@@ -124,6 +125,7 @@ export async function createDatabase(label: string, server?: { adminUrl: string 
   appendFileSync(path.join(run.dir, 'databases'), `${adminUrl} ${name}\n`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  await query(url.toString(), DAPR_METADATA_TABLE);
   return {
     name,
     host: url.hostname,
