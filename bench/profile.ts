@@ -25,14 +25,25 @@ try {
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
   const recipes: string[] = [];
   for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { ...auth(author), 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe(`P ${i}`)) });
+    const res = await fetch(`${target.url}/myrecipes`, {
+      method: 'POST',
+      headers: { ...auth(author), 'content-type': 'application/json' },
+      body: JSON.stringify(sampleRecipe(`P ${i}`)),
+    });
     recipes.push(((await res.json()) as { recipeId: string }).recipeId);
   }
   const members = await Promise.all(Array.from({ length: 100 }, (_, i) => target.token(`m${i}`)));
-  await eventually(async () => (await fetch(`${target.url}/recipes/${recipes.at(-1)}`, { headers: auth(members[0]!) })).ok, { what: 'ready' });
+  await eventually(async () => (await fetch(`${target.url}/recipes/${recipes.at(-1)}`, { headers: auth(members[0]!) })).ok, {
+    what: 'ready',
+  });
   let n = 0;
   const calls: Record<string, () => Call> = {
-    register: () => ({ method: 'POST', path: '/myrecipes', headers: { ...auth(members[n++ % 100]!), 'idempotency-key': randomUUID() }, body: JSON.stringify(sampleRecipe('Profiled')) }),
+    register: () => ({
+      method: 'POST',
+      path: '/myrecipes',
+      headers: { ...auth(members[n++ % 100]!), 'idempotency-key': randomUUID() },
+      body: JSON.stringify(sampleRecipe('Profiled')),
+    }),
     recommend: () => {
       const i = n++;
       return { method: 'POST', path: `/recipes/${recipes[i % 100]}/recommendations`, headers: auth(members[Math.floor(i / 100) % 100]!) };
@@ -71,7 +82,11 @@ async function sidecarCalls(t: { sidecarMetrics: string[] }) {
 
 // Self time by function, per app profile.
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
-  const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+  const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
@@ -91,6 +106,12 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     const pkg = /^\S+ (@[^/]+\/[^/]+|[^/:]+)/.exec(where)?.[1] ?? where;
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
   }
-  console.log([...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([pkg, ms]) => `${pkg} ${ms.toFixed(0)}`).join(' | '));
+  console.log(
+    [...byPackage]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 14)
+      .map(([pkg, ms]) => `${pkg} ${ms.toFixed(0)}`)
+      .join(' | '),
+  );
   for (const [where, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${ms.toFixed(0).padStart(6)} ms  ${where}`);
 }

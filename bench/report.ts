@@ -33,7 +33,8 @@ export interface Run {
 const OPS = { register: 'POST /myrecipes', recommend: 'POST /recipes/{id}/recommendations', read: 'GET /mypages/me' } as const;
 const ms = (v: number) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms` : '–');
 const n = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
-const sum = (pairs: [string, number][], filter: (name: string) => boolean = () => true) => pairs.filter(([name]) => filter(name)).reduce((a, [, v]) => a + v, 0);
+const sum = (pairs: [string, number][], filter: (name: string) => boolean = () => true) =>
+  pairs.filter(([name]) => filter(name)).reduce((a, [, v]) => a + v, 0);
 const isAppOrSidecar = (name: string) => / (app|sidecar)$/.test(name) || name === 'monolith';
 
 export function report(run: Run, notes: string): string {
@@ -46,16 +47,19 @@ export function report(run: Run, notes: string): string {
   const loadedMb = sum(dapr.loaded, isAppOrSidecar);
   const steady = dapr.ops.register.rates.find((r) => r.target === 100);
 
-  const target = (what: string, goal: string, measured: string, met: boolean | undefined) => `| ${what} | ${goal} | ${measured} | ${met === undefined ? '–' : met ? 'met' : '**not met**'} |`;
+  const target = (what: string, goal: string, measured: string, met: boolean | undefined) =>
+    `| ${what} | ${goal} | ${measured} | ${met === undefined ? '–' : met ? 'met' : '**not met**'} |`;
   const first = hot[0];
   const last = hot.at(-1);
 
   const lines = [
     '# Benchmark results',
     '',
-    `Measured by \`npm run bench${run.quick ? ' -- --quick' : ''}\` on ${run.date}: ${run.machine}; ${Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    `Measured by \`npm run bench${run.quick ? ' -- --quick' : ''}\` on ${run.date}: ${run.machine}; ${Object.entries(run.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     'The Dapr system runs one replica of every app with its real sidecar (mTLS, API tokens, access control, tracing sampled at 100%,',
-    'Redis Streams pub/sub), as `npm start` runs it; the monolith is the same services\' modules in one process, straight to PostgreSQL',
+    "Redis Streams pub/sub), as `npm start` runs it; the monolith is the same services' modules in one process, straight to PostgreSQL",
     'and Redis (`bench/monolith/`). Both run on the same machine, one after the other, with every server (PostgreSQL 15, Redis 7) on it too.',
     'The machine is shared and noisy: compare ratios within this run. Reproduce: `npm run bench` (about half an hour), or',
     '`npm run bench -- --quick` (a few minutes, smaller loads and a smaller hot recipe).',
@@ -64,16 +68,51 @@ export function report(run: Run, notes: string): string {
     '',
     '| what | target | measured | |',
     '|---|---|---|---|',
-    target('CPU per registration, all processes', '≤ 10 ms', `${n(cpu(dapr, 'register'))} ms (monolith ${n(cpu(mono, 'register'))} ms)`, cpu(dapr, 'register') <= 10),
-    target('CPU per recommendation', '≤ 8 ms', `${n(cpu(dapr, 'recommend'))} ms (monolith ${n(cpu(mono, 'recommend'))} ms)`, cpu(dapr, 'recommend') <= 8),
+    target(
+      'CPU per registration, all processes',
+      '≤ 10 ms',
+      `${n(cpu(dapr, 'register'))} ms (monolith ${n(cpu(mono, 'register'))} ms)`,
+      cpu(dapr, 'register') <= 10,
+    ),
+    target(
+      'CPU per recommendation',
+      '≤ 8 ms',
+      `${n(cpu(dapr, 'recommend'))} ms (monolith ${n(cpu(mono, 'recommend'))} ms)`,
+      cpu(dapr, 'recommend') <= 8,
+    ),
     target('CPU per my-page read', '≤ 3 ms', `${n(cpu(dapr, 'read'))} ms (monolith ${n(cpu(mono, 'read'))} ms)`, cpu(dapr, 'read') <= 3),
     ...(['register', 'recommend', 'read'] as const).map((op) =>
-      target(`CPU per ${op === 'read' ? 'read' : op === 'register' ? 'registration' : 'recommendation'}, against the monolith`, '≤ 3×', ratio(cpu(dapr, op), cpu(mono, op)), mono ? cpu(dapr, op) <= 3 * cpu(mono, op) : undefined),
+      target(
+        `CPU per ${op === 'read' ? 'read' : op === 'register' ? 'registration' : 'recommendation'}, against the monolith`,
+        '≤ 3×',
+        ratio(cpu(dapr, op), cpu(mono, op)),
+        mono ? cpu(dapr, op) <= 3 * cpu(mono, op) : undefined,
+      ),
     ),
-    target('`POST /myrecipes` at saturation', '≥ 150/s', `${n(dapr.ops.register.saturation.throughput, 0)}/s`, dapr.ops.register.saturation.throughput >= 150),
-    target('`POST /myrecipes` at a steady 100/s, p99', '< 150 ms', steady ? ms(steady.p99) : 'not run (saturation below 100/s)', steady ? steady.p99 < 150 && steady.failed === 0 : false),
-    target('`GET /mypages/me` at saturation', '≥ 800/s', `${n(dapr.ops.read.saturation.throughput, 0)}/s`, dapr.ops.read.saturation.throughput >= 800),
-    target('registration → my page at a steady 100/s, p99', '< 100 ms', ms(dapr.propagation.p99), dapr.propagation.p99 < 100 && dapr.propagation.missing === 0),
+    target(
+      '`POST /myrecipes` at saturation',
+      '≥ 150/s',
+      `${n(dapr.ops.register.saturation.throughput, 0)}/s`,
+      dapr.ops.register.saturation.throughput >= 150,
+    ),
+    target(
+      '`POST /myrecipes` at a steady 100/s, p99',
+      '< 150 ms',
+      steady ? ms(steady.p99) : 'not run (saturation below 100/s)',
+      steady ? steady.p99 < 150 && steady.failed === 0 : false,
+    ),
+    target(
+      '`GET /mypages/me` at saturation',
+      '≥ 800/s',
+      `${n(dapr.ops.read.saturation.throughput, 0)}/s`,
+      dapr.ops.read.saturation.throughput >= 800,
+    ),
+    target(
+      'registration → my page at a steady 100/s, p99',
+      '< 100 ms',
+      ms(dapr.propagation.p99),
+      dapr.propagation.p99 < 100 && dapr.propagation.missing === 0,
+    ),
     target('four apps and four sidecars, resident after the load', '< 600 MB', `${n(loadedMb, 0)} MB`, loadedMb < 600),
     target(
       `hot recipe: p50 of a recommendation at ${last?.at ?? '–'} against ${first?.at ?? '–'} existing`,
@@ -91,7 +130,10 @@ export function report(run: Run, notes: string): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...(Object.keys(OPS) as (keyof typeof OPS)[]).flatMap((op) =>
       run.results.flatMap((r) =>
-        r.ops[op].rates.map((rate, i) => `| ${i === 0 ? OPS[op] : ''} | ${i === 0 ? r.name : ''} | ${i === 0 ? `${n(r.ops[op].saturation.throughput, 0)}/s` : ''} | ${rate.target}/s | ${n(rate.throughput, 0)}/s | ${ms(rate.p50)} | ${ms(rate.p99)} | ${ms(rate.max)} | ${rate.failed} |`),
+        r.ops[op].rates.map(
+          (rate, i) =>
+            `| ${i === 0 ? OPS[op] : ''} | ${i === 0 ? r.name : ''} | ${i === 0 ? `${n(r.ops[op].saturation.throughput, 0)}/s` : ''} | ${rate.target}/s | ${n(rate.throughput, 0)}/s | ${ms(rate.p50)} | ${ms(rate.p99)} | ${ms(rate.max)} | ${rate.failed} |`,
+        ),
       ),
     ),
     '',
@@ -115,7 +157,9 @@ export function report(run: Run, notes: string): string {
     '',
     '| process | idle | after the load |',
     '|---|---|---|',
-    ...run.results.flatMap((r) => r.idle.map(([name, idle]) => `| ${r.name}: ${name} | ${n(idle, 0)} | ${n(r.loaded.find(([x]) => x === name)?.[1] ?? NaN, 0)} |`)),
+    ...run.results.flatMap((r) =>
+      r.idle.map(([name, idle]) => `| ${r.name}: ${name} | ${n(idle, 0)} | ${n(r.loaded.find(([x]) => x === name)?.[1] ?? NaN, 0)} |`),
+    ),
     `| **Dapr: four apps and four sidecars** | ${n(sum(dapr.idle, isAppOrSidecar), 0)} | ${n(loadedMb, 0)} |`,
     '',
     '## Registration until it shows on my page',
@@ -125,7 +169,10 @@ export function report(run: Run, notes: string): string {
     '',
     '| system | registrations | p50 | p99 | max | missing |',
     '|---|---|---|---|---|---|',
-    ...run.results.map((r) => `| ${r.name} | ${r.propagation.count} | ${ms(r.propagation.p50)} | ${ms(r.propagation.p99)} | ${ms(r.propagation.max)} | ${r.propagation.missing} |`),
+    ...run.results.map(
+      (r) =>
+        `| ${r.name} | ${r.propagation.count} | ${ms(r.propagation.p50)} | ${ms(r.propagation.p99)} | ${ms(r.propagation.max)} | ${r.propagation.missing} |`,
+    ),
     '',
     '## A hot recipe',
     '',
@@ -133,7 +180,9 @@ export function report(run: Run, notes: string): string {
     '',
     `| existing recommendations | ${run.results.map((r) => `${r.name} p50 | ${r.name} p99`).join(' | ')} |`,
     `|---|${run.results.map(() => '---|---').join('|')}|`,
-    ...hot.map((h) => `| ${h.at} | ${run.results.map((r) => `${ms(hotAt(r, h.at)?.p50 ?? NaN)} | ${ms(hotAt(r, h.at)?.p99 ?? NaN)}`).join(' | ')} |`),
+    ...hot.map(
+      (h) => `| ${h.at} | ${run.results.map((r) => `${ms(hotAt(r, h.at)?.p50 ?? NaN)} | ${ms(hotAt(r, h.at)?.p99 ?? NaN)}`).join(' | ')} |`,
+    ),
     '',
     notes.trim(),
     '',

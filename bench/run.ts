@@ -77,11 +77,18 @@ async function measure(target: Target): Promise<TargetResult> {
   const author = await token('bench-author');
   const recipes: string[] = [];
   for (let i = 0; i < 200; i++) {
-    const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { ...auth(author), 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe(`Bench ${i}`)) });
+    const res = await fetch(`${target.url}/myrecipes`, {
+      method: 'POST',
+      headers: { ...auth(author), 'content-type': 'application/json' },
+      body: JSON.stringify(sampleRecipe(`Bench ${i}`)),
+    });
     recipes.push(((await res.json()) as { recipeId: string }).recipeId);
   }
   const members = await Promise.all(Array.from({ length: 300 }, (_, i) => token(`bench-member-${i}`)));
-  await eventually(async () => (await fetch(`${target.url}/recipes/${recipes.at(-1)}`, { headers: auth(members[0]!) })).ok, { what: 'recipes recommendable', timeoutMs: 60_000 });
+  await eventually(async () => (await fetch(`${target.url}/recipes/${recipes.at(-1)}`, { headers: auth(members[0]!) })).ok, {
+    what: 'recipes recommendable',
+    timeoutMs: 60_000,
+  });
 
   let registrations = 0;
   let pairs = 0;
@@ -95,7 +102,11 @@ async function measure(target: Target): Promise<TargetResult> {
     // Every request a new (recipe, member) pair: a real recommendation each time.
     recommend: () => {
       const n = pairs++;
-      return { method: 'POST', path: `/recipes/${recipes[n % recipes.length]}/recommendations`, headers: auth(members[Math.floor(n / recipes.length) % members.length]!) };
+      return {
+        method: 'POST',
+        path: `/recipes/${recipes[n % recipes.length]}/recommendations`,
+        headers: auth(members[Math.floor(n / recipes.length) % members.length]!),
+      };
     },
     read: () => ({ method: 'GET', path: '/mypages/me', headers: auth(members[registrations++ % 50]!) }),
   };
@@ -130,14 +141,26 @@ async function measure(target: Target): Promise<TargetResult> {
 
   await quiet(target, idleCpu);
   log(`${target.name}: registration -> my page at ${PROPAGATION_RATE}/s`);
-  const writers = await Promise.all(Array.from({ length: 20 }, async (_, i) => ({ id: `bench-propagation-${i}`, token: await token(`bench-propagation-${i}`) })));
+  const writers = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => ({ id: `bench-propagation-${i}`, token: await token(`bench-propagation-${i}`) })),
+  );
   const sent = new Map<string, number>();
-  await openLoop(target.url, () => {
-    const writer = writers[sent.size % writers.length]!;
-    const key = randomUUID();
-    sent.set(recipeIdFor(writer.id, key), Date.now());
-    return { method: 'POST', path: '/myrecipes', headers: { ...auth(writer.token), 'idempotency-key': key }, body: JSON.stringify(sampleRecipe(`Propagation ${key.slice(0, 6)}`)) };
-  }, PROPAGATION_RATE, SECONDS);
+  await openLoop(
+    target.url,
+    () => {
+      const writer = writers[sent.size % writers.length]!;
+      const key = randomUUID();
+      sent.set(recipeIdFor(writer.id, key), Date.now());
+      return {
+        method: 'POST',
+        path: '/myrecipes',
+        headers: { ...auth(writer.token), 'idempotency-key': key },
+        body: JSON.stringify(sampleRecipe(`Propagation ${key.slice(0, 6)}`)),
+      };
+    },
+    PROPAGATION_RATE,
+    SECONDS,
+  );
   await sleep(5_000);
   const propagation = await propagationDelays(target, sent);
 
@@ -152,7 +175,10 @@ async function propagationDelays(target: Target, sent: Map<string, number>) {
   const client = new pg.Client({ connectionString: target.readModelUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ recipe_id: string; updated_at: Date }>('SELECT recipe_id, updated_at FROM mypage.recipes WHERE recipe_id = ANY($1) AND title IS NOT NULL', [[...sent.keys()]]);
+    const { rows } = await client.query<{ recipe_id: string; updated_at: Date }>(
+      'SELECT recipe_id, updated_at FROM mypage.recipes WHERE recipe_id = ANY($1) AND title IS NOT NULL',
+      [[...sent.keys()]],
+    );
     const delays = rows.map((r) => r.updated_at.getTime() - sent.get(r.recipe_id)!).sort((a, b) => a - b);
     return { p50: pct(delays, 0.5), p99: pct(delays, 0.99), max: delays.at(-1) ?? NaN, missing: sent.size - rows.length, count: sent.size };
   } finally {
@@ -164,18 +190,27 @@ async function propagationDelays(target: Target, sent: Map<string, number>) {
 async function hotRecipe(target: Target, token: (m: string) => Promise<string>) {
   if (HOT.length === 0) return [];
   const author = await token('hot-author');
-  const res = await fetch(`${target.url}/myrecipes`, { method: 'POST', headers: { authorization: `Bearer ${author}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleRecipe('Viral')) });
+  const res = await fetch(`${target.url}/myrecipes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${author}`, 'content-type': 'application/json' },
+    body: JSON.stringify(sampleRecipe('Viral')),
+  });
   const { recipeId } = (await res.json()) as { recipeId: string };
   const last = HOT.at(-1)!;
   const latencies: number[] = new Array(last);
   let next = 0;
-  await eventually(async () => (await fetch(`${target.url}/recipes/${recipeId}`, { headers: { authorization: `Bearer ${author}` } })).ok, { what: 'hot recipe recommendable' });
+  await eventually(async () => (await fetch(`${target.url}/recipes/${recipeId}`, { headers: { authorization: `Bearer ${author}` } })).ok, {
+    what: 'hot recipe recommendable',
+  });
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let i = next++; i < last; i = next++) {
         const member = await token(`hot-${i}`);
         const started = performance.now();
-        const reply = await fetch(`${target.url}/recipes/${recipeId}/recommendations`, { method: 'POST', headers: { authorization: `Bearer ${member}` } });
+        const reply = await fetch(`${target.url}/recipes/${recipeId}/recommendations`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${member}` },
+        });
         await reply.arrayBuffer();
         latencies[i] = performance.now() - started;
         if (i % 2_000 === 0) log(`${target.name}: hot recipe at ${i}`);
@@ -187,7 +222,6 @@ async function hotRecipe(target: Target, token: (m: string) => Promise<string>) 
     return { at, p50: pct(window, 0.5), p99: pct(window, 0.99) };
   });
 }
-
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const results: TargetResult[] = [];
@@ -205,12 +239,21 @@ const run: Run = {
   versions: {
     'Node.js': process.version,
     daprd: execFileSync(path.join(process.env.DAPR_RUNTIME_PATH ?? '', '.dapr/bin/daprd'), ['--version'], { encoding: 'utf8' }).trim(),
-    PostgreSQL: execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'SHOW server_version'], { encoding: 'utf8' }).trim().split(' ')[0]!,
-    Redis: /redis_version:(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).split(' ')[2]!.replace('v=', ''),
+    PostgreSQL: execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'SHOW server_version'], { encoding: 'utf8' })
+      .trim()
+      .split(' ')[0]!,
+    Redis:
+      /redis_version:(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ??
+      execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).split(' ')[2]!.replace('v=', ''),
   },
   quick,
   seconds: SECONDS,
-  results: results.map((r) => ({ ...r, idle: [...r.idle], loaded: [...r.loaded], ops: Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, { ...v, cpu: [...v.cpu] }])) })) as unknown as Run['results'],
+  results: results.map((r) => ({
+    ...r,
+    idle: [...r.idle],
+    loaded: [...r.loaded],
+    ops: Object.fromEntries(Object.entries(r.ops).map(([k, v]) => [k, { ...v, cpu: [...v.cpu] }])),
+  })) as unknown as Run['results'],
 };
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(new URL('./RESULTS.md', import.meta.url), report(run, readFileSync(new URL('./NOTES.md', import.meta.url), 'utf8')));

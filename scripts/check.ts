@@ -8,8 +8,17 @@ import { ROOT } from './lib/sidecar.js';
 // What the local run (scripts/local/run.ts) wrote down: its token, its sidecars, its stores.
 const runDir = path.resolve(ROOT, process.env.LOCAL_RUN_DIR ?? '.tmp');
 const read = (file: string) => (existsSync(path.join(runDir, file)) ? readFileSync(path.join(runDir, file), 'utf8') : undefined);
-const secrets = Object.fromEntries((read('local.env') ?? '').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s, 2) as [string, string]));
-const local = JSON.parse(read('run/local.json') ?? 'null') as { sidecars: Record<string, string>; myrecipeDatabaseUrl: string; recipeRedis: string } | null;
+const secrets = Object.fromEntries(
+  (read('local.env') ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(/=(.*)/s, 2) as [string, string]),
+);
+const local = JSON.parse(read('run/local.json') ?? 'null') as {
+  sidecars: Record<string, string>;
+  myrecipeDatabaseUrl: string;
+  recipeRedis: string;
+} | null;
 if (!local) {
   console.error(`no local run found in ${runDir}: start one with npm start`);
   process.exit(1);

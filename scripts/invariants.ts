@@ -38,7 +38,11 @@ export interface CatalogueRecipe {
 
 export async function checkInvariants(targets: CheckTargets): Promise<CheckReport> {
   const problems: string[] = [];
-  const [written, catalogue, readModel] = await Promise.all([readWriteModel(targets), readCatalogue(targets.recipeRedis), readReadModel(targets)]);
+  const [written, catalogue, readModel] = await Promise.all([
+    readWriteModel(targets),
+    readCatalogue(targets.recipeRedis),
+    readReadModel(targets),
+  ]);
 
   const ids = new Set([...written.recipes.keys(), ...catalogue.keys(), ...readModel.keys()]);
   const members = new Set<string>([...written.ledgers.keys()]);
@@ -49,7 +53,8 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
     const cat = catalogue.get(id);
     const row = readModel.get(id);
     const catLive = cat !== undefined && cat.title !== undefined && cat.deletedAt === undefined;
-    if (cat && Object.keys(cat.holds ?? {}).length > 0) problems.push(`recipe ${id}: withdrawal holds left behind (${Object.keys(cat.holds!).join(', ')})`);
+    if (cat && Object.keys(cat.holds ?? {}).length > 0)
+      problems.push(`recipe ${id}: withdrawal holds left behind (${Object.keys(cat.holds!).join(', ')})`);
     const rowLive = row !== undefined && row.title !== null && !row.deleted;
     if (mine) members.add(mine.memberId);
     if (row) members.add(row.authorId);
@@ -61,13 +66,17 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
       continue;
     }
     const awarded = cat?.recommendations.reduce((sum, r) => sum + r.points, 0);
-    if (cat && cat.points !== awarded) problems.push(`recipe ${id}: ${cat.points} points but its ${cat.recommendations.length} recommendations awarded ${awarded}`);
-    if (cat && new Set(cat.recommendations.map((r) => r.by)).size !== cat.recommendations.length) problems.push(`recipe ${id}: a member recommended it twice`);
-    if (cat && catLive && cat.copiedPoints !== cat.points) problems.push(`recipe ${id}: its head shows ${cat.copiedPoints} points, its buckets hold ${cat.points}`);
+    if (cat && cat.points !== awarded)
+      problems.push(`recipe ${id}: ${cat.points} points but its ${cat.recommendations.length} recommendations awarded ${awarded}`);
+    if (cat && new Set(cat.recommendations.map((r) => r.by)).size !== cat.recommendations.length)
+      problems.push(`recipe ${id}: a member recommended it twice`);
+    if (cat && catLive && cat.copiedPoints !== cat.points)
+      problems.push(`recipe ${id}: its head shows ${cat.copiedPoints} points, its buckets hold ${cat.points}`);
     if (!mine || !cat || !row) continue;
     if (row.points !== cat.points) problems.push(`recipe ${id}: mypage shows ${row.points} points, recipe has ${cat.points}`);
     const ledgerPoints = written.ledgers.get(mine.memberId)?.[id] ?? 0;
-    if (ledgerPoints !== cat.points) problems.push(`recipe ${id}: ledger of ${mine.memberId} credits ${ledgerPoints}, recipe has ${cat.points}`);
+    if (ledgerPoints !== cat.points)
+      problems.push(`recipe ${id}: ledger of ${mine.memberId} credits ${ledgerPoints}, recipe has ${cat.points}`);
   }
 
   for (const [memberId, ledger] of written.ledgers) {
@@ -87,7 +96,9 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
     ]);
     const shown = [ledgerBalance, balance.balance, catalogueBalance, page.balance];
     if (new Set(shown).size !== 1) {
-      problems.push(`member ${memberId}: balance in myrecipe ${balance.balance} (ledger ${ledgerBalance}), live points in recipe ${catalogueBalance}, mypage ${page.balance}`);
+      problems.push(
+        `member ${memberId}: balance in myrecipe ${balance.balance} (ledger ${ledgerBalance}), live points in recipe ${catalogueBalance}, mypage ${page.balance}`,
+      );
     }
     if (shown.some((b) => b < 0)) problems.push(`member ${memberId}: negative balance ${shown.join('/')}`);
   }
@@ -110,8 +121,7 @@ async function readWriteModel(targets: CheckTargets) {
       // A deleted recipe leaves a tombstone (deletedAt), an abandoned registration a void (voidedAt): not live.
       if (row.key.startsWith('myrecipe||recipe:')) {
         if (!value.deletedAt && !value.voidedAt) recipes.set(value.recipeId, { memberId: value.memberId });
-      }
-      else ledgers.set(value.memberId, value.points);
+      } else ledgers.set(value.memberId, value.points);
     }
     return { recipes, ledgers };
   } finally {
@@ -142,7 +152,8 @@ export async function readCatalogue(redis: { host: string; port: number }): Prom
     const recipes = new Map<string, CatalogueRecipe>();
     for (const [recipeId, head] of heads) {
       const recommendations = [...(head.legacy ?? []), ...(buckets.get(recipeId) ?? []).flatMap((b) => b.recommendations)];
-      const points = (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + (buckets.get(recipeId) ?? []).reduce((sum, b) => sum + b.points, 0);
+      const points =
+        (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + (buckets.get(recipeId) ?? []).reduce((sum, b) => sum + b.points, 0);
       const copied = (head as { copied?: { points: number[] } }).copied?.points ?? [];
       const copiedPoints = (head.legacy ?? []).reduce((sum, r) => sum + r.points, 0) + copied.reduce((a, b) => a + b, 0);
       recipes.set(recipeId, { ...head, points, copiedPoints, recommendations });
@@ -157,7 +168,12 @@ async function readReadModel(targets: CheckTargets) {
   const rows = new Map<string, { authorId: string; title: string | null; points: number; deleted: boolean }>();
   let after: string | undefined;
   for (;;) {
-    const page = (await invoke(targets.mypageSidecar, 'mypage', `audit/recipes?limit=1000${after ? `&after=${after}` : ''}`, targets.daprApiToken)) as {
+    const page = (await invoke(
+      targets.mypageSidecar,
+      'mypage',
+      `audit/recipes?limit=1000${after ? `&after=${after}` : ''}`,
+      targets.daprApiToken,
+    )) as {
       recipeId: string;
       authorId: string;
       title: string | null;
@@ -171,7 +187,10 @@ async function readReadModel(targets: CheckTargets) {
 }
 
 async function invoke(sidecar: string, appId: string, path: string, token?: string): Promise<any> {
-  const res = await fetch(`${sidecar}/v1.0/invoke/${appId}/method/${path}`, { headers: token ? { 'dapr-api-token': token } : {}, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${sidecar}/v1.0/invoke/${appId}/method/${path}`, {
+    headers: token ? { 'dapr-api-token': token } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) throw new Error(`${appId} ${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }

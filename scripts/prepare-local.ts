@@ -15,7 +15,15 @@ function reachable(host: string, port: number): Promise<boolean> {
 }
 
 /** Fails with a readable message when a store is missing; creates the database (with Dapr's metadata table) when it is not there yet. */
-export async function prepareStores({ redisHost, redisPort, database }: { redisHost: string; redisPort: number; database: string }): Promise<void> {
+export async function prepareStores({
+  redisHost,
+  redisPort,
+  database,
+}: {
+  redisHost: string;
+  redisPort: number;
+  database: string;
+}): Promise<void> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) throw new Error(`database name ${database} is not a plain lower-case identifier`);
   if (!(await reachable(redisHost, redisPort))) {
     throw new Error(`Redis is not listening on ${redisHost}:${redisPort}. Start it, e.g.: redis-server --daemonize yes`);

@@ -12,7 +12,9 @@ if (!member || !/^(?=.*[A-Za-z0-9])[A-Za-z0-9._@:-]{1,128}$/.test(member)) {
 let secret: string | undefined;
 try {
   // The local run keeps its secrets in LOCAL_RUN_DIR (default .tmp), see scripts/local/run.ts.
-  secret = /RECIPE_SECRET_JWT_SIGNING_KEY=(\S+)/.exec(readFileSync(path.resolve(ROOT, process.env.LOCAL_RUN_DIR ?? '.tmp', 'local.env'), 'utf8'))?.[1];
+  secret = /RECIPE_SECRET_JWT_SIGNING_KEY=(\S+)/.exec(
+    readFileSync(path.resolve(ROOT, process.env.LOCAL_RUN_DIR ?? '.tmp', 'local.env'), 'utf8'),
+  )?.[1];
 } catch {
   secret = undefined;
 }

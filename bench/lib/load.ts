@@ -24,7 +24,11 @@ export interface LoadResult {
   durationS: number;
 }
 
-async function run(url: string, next: () => Call, options: { connections: number; durationS: number; overallRate?: number }): Promise<LoadResult> {
+async function run(
+  url: string,
+  next: () => Call,
+  options: { connections: number; durationS: number; overallRate?: number },
+): Promise<LoadResult> {
   const result = await autocannon({
     url,
     connections: options.connections,
@@ -35,7 +39,13 @@ async function run(url: string, next: () => Call, options: { connections: number
       {
         setupRequest: (req) => {
           const call = next();
-          return { ...req, method: call.method, path: call.path, headers: { ...call.headers, ...(call.body ? { 'content-type': 'application/json' } : {}) }, body: call.body };
+          return {
+            ...req,
+            method: call.method,
+            path: call.path,
+            headers: { ...call.headers, ...(call.body ? { 'content-type': 'application/json' } : {}) },
+            body: call.body,
+          };
         },
       },
     ],
@@ -55,10 +65,12 @@ async function run(url: string, next: () => Call, options: { connections: number
 }
 
 /** As fast as `connections` clients can go, each waiting for its answer. */
-export const closedLoop = (url: string, next: () => Call, connections: number, durationS: number) => run(url, next, { connections, durationS });
+export const closedLoop = (url: string, next: () => Call, connections: number, durationS: number) =>
+  run(url, next, { connections, durationS });
 
 /** `rate` requests per second, whatever the answers do. */
-export const openLoop = (url: string, next: () => Call, rate: number, durationS: number) => run(url, next, { connections: Math.max(32, Math.ceil(rate / 2)), durationS, overallRate: rate });
+export const openLoop = (url: string, next: () => Call, rate: number, durationS: number) =>
+  run(url, next, { connections: Math.max(32, Math.ceil(rate / 2)), durationS, overallRate: rate });
 
 /**
  * Saturation: the closed loop's best throughput over a few client counts

@@ -34,29 +34,47 @@ export async function daprSystem(): Promise<Target> {
     postgres,
   ];
   const sidecarMetrics = APP_IDS.map((id) => `http://127.0.0.1:${system.services[id].metricsPort}/metrics`);
-  return { name: 'Dapr', url: system.gatewayUrl, procs, token: (m) => system.token(m), readModelUrl: system.backing.db.url, sidecarMetrics, stop: () => system.stop() };
+  return {
+    name: 'Dapr',
+    url: system.gatewayUrl,
+    procs,
+    token: (m) => system.token(m),
+    readModelUrl: system.backing.db.url,
+    sidecarMetrics,
+    stop: () => system.stop(),
+  };
 }
 
 export async function monolith(): Promise<Target> {
   const [db, redis, port] = await Promise.all([createDatabase('monolith'), startRedis(), freePort()]);
   const key = 'monolith-bench-signing-key-of-enough-length';
-  const proc = await spawnTracked('monolith', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/monolith/main.ts')], {
-    ...process.env,
-    PORT: String(port),
-    DATABASE_URL: db.url,
-    REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-    RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-    RATE_LIMIT_PER_WINDOW: '1000000',
-    JWT_SIGNING_KEY: key,
-    NODE_OPTIONS: '--max-semi-space-size=2',
-    LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
-  }, ROOT);
+  const proc = await spawnTracked(
+    'monolith',
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/monolith/main.ts')],
+    {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: db.url,
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      RATE_LIMIT_REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      RATE_LIMIT_PER_WINDOW: '1000000',
+      JWT_SIGNING_KEY: key,
+      NODE_OPTIONS: '--max-semi-space-size=2',
+      LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
+    },
+    ROOT,
+  );
   const url = `http://127.0.0.1:${port}`;
   await eventually(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, { what: 'the monolith', timeoutMs: 60_000 });
   return {
     name: 'monolith',
     url,
-    procs: [{ name: 'monolith', pids: () => [proc.child.pid!] }, { name: 'Redis', pids: () => [redis.pid()].filter((p): p is number => p !== undefined) }, postgres],
+    procs: [
+      { name: 'monolith', pids: () => [proc.child.pid!] },
+      { name: 'Redis', pids: () => [redis.pid()].filter((p): p is number => p !== undefined) },
+      postgres,
+    ],
     token: (m) => signToken(key, m),
     readModelUrl: db.url,
     sidecarMetrics: [],

@@ -44,7 +44,13 @@ const myrecipe = buildMyrecipe(myrecipeConfig(base), deps('myrecipe'));
 const recipe = buildRecipe(recipeConfig(base), deps('recipe'));
 const mypage = await buildMypage(mypageConfig({ ...base, DATABASE_URL: databaseUrl }), deps('mypage'));
 const gateway = buildGateway(gatewayConfig({ ...base, PORT: String(port) }), deps('gateway'));
-for (const [appId, service] of [['myrecipe', myrecipe], ['recipe', recipe], ['mypage', mypage], ['gateway', gateway]] as const) apps.set(appId, service.app.callback());
+for (const [appId, service] of [
+  ['myrecipe', myrecipe],
+  ['recipe', recipe],
+  ['mypage', mypage],
+  ['gateway', gateway],
+] as const)
+  apps.set(appId, service.app.callback());
 
 await serve(gateway.app, {
   port,

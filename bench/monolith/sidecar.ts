@@ -33,7 +33,8 @@ function subscriptions(): Map<string, { app: string; route: string }[]> {
   const docs = parseAllDocuments(readFileSync(path.join(ROOT, 'components/subscriptions.yaml'), 'utf8')).map((d) => d.toJS());
   const byTopic = new Map<string, { app: string; route: string }[]>();
   for (const doc of docs) {
-    for (const app of doc.scopes as string[]) byTopic.set(doc.spec.topic, [...(byTopic.get(doc.spec.topic) ?? []), { app, route: doc.spec.routes.default }]);
+    for (const app of doc.scopes as string[])
+      byTopic.set(doc.spec.topic, [...(byTopic.get(doc.spec.topic) ?? []), { app, route: doc.spec.routes.default }]);
   }
   return byTopic;
 }
@@ -56,11 +57,21 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
 
   async function call(appId: string, method: string, url: string, body: unknown, headers: Record<string, string>) {
     const handler = apps.get(appId);
-    if (!handler) throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: `no host found with the given ID ${appId}` }, `no app ${appId}`);
+    if (!handler)
+      throw new DaprError(
+        'dapr',
+        500,
+        { errorCode: 'ERR_DIRECT_INVOKE', message: `no host found with the given ID ${appId}` },
+        `no app ${appId}`,
+      );
     const res = await inject(handler, {
       method: method as 'GET',
       url,
-      headers: { host: appId, ...(body === undefined ? {} : { 'content-type': headers['content-type'] ?? 'application/json' }), ...headers },
+      headers: {
+        host: appId,
+        ...(body === undefined ? {} : { 'content-type': headers['content-type'] ?? 'application/json' }),
+        ...headers,
+      },
       payload: body === undefined ? undefined : JSON.stringify(body),
     });
     let parsed: unknown;
@@ -75,9 +86,20 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
   /** At-least-once delivery in memory, with Dapr's reply contract: SUCCESS, RETRY, DROP. */
   function deliver(topic: string, data: unknown, id: string) {
     for (const { app, route } of topics.get(topic) ?? []) {
-      const envelope = { id, topic, pubsubname: 'pubsub', type: 'com.dapr.event.sent', specversion: '1.0', datacontenttype: 'application/json', data };
+      const envelope = {
+        id,
+        topic,
+        pubsubname: 'pubsub',
+        type: 'com.dapr.event.sent',
+        specversion: '1.0',
+        datacontenttype: 'application/json',
+        data,
+      };
       const attempt = async (tries: number): Promise<void> => {
-        const reply = await call(app, 'POST', route, envelope, { 'content-type': 'application/cloudevents+json' }).catch(() => ({ status: 500, body: undefined }));
+        const reply = await call(app, 'POST', route, envelope, { 'content-type': 'application/cloudevents+json' }).catch(() => ({
+          status: 500,
+          body: undefined,
+        }));
         const status = (reply.body as { status?: string } | undefined)?.status;
         if (reply.status < 300 && status !== 'RETRY') return;
         if (status === 'DROP') return void log.warn({ topic, id }, 'event dropped');
@@ -94,7 +116,10 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
       ? await client.query('UPDATE monolith_state SET value = $2, etag = etag + 1 WHERE key = $1 AND etag = $3', [key, json, etag])
       : firstWrite
         ? await client.query('INSERT INTO monolith_state (key, value, etag) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING', [key, json])
-        : await client.query('INSERT INTO monolith_state (key, value, etag) VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE SET value = $2, etag = monolith_state.etag + 1', [key, json]);
+        : await client.query(
+            'INSERT INTO monolith_state (key, value, etag) VALUES ($1, $2, 1) ON CONFLICT (key) DO UPDATE SET value = $2, etag = monolith_state.etag + 1',
+            [key, json],
+          );
     if (result.rowCount === 0) throw conflict(key);
   };
 
@@ -103,7 +128,9 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
       const item = await redis.hGetAll(redisKey(store, key));
       return item.data ? { value: JSON.parse(item.data) as T, etag: item.version! } : undefined;
     }
-    const { rows } = await postgres.query<{ value: T; etag: string }>('SELECT value, etag FROM monolith_state WHERE key = $1', [`${store}||${key}`]);
+    const { rows } = await postgres.query<{ value: T; etag: string }>('SELECT value, etag FROM monolith_state WHERE key = $1', [
+      `${store}||${key}`,
+    ]);
     return rows[0] ? { value: rows[0].value, etag: String(rows[0].etag) } : undefined;
   }
 
@@ -112,7 +139,13 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
       const reply = await call(appId, options.method ?? 'GET', `/${method}`, options.body, options.headers ?? {});
       if (reply.status < 300) return reply.body as T;
       const fromApp = typeof reply.body === 'object' && reply.body !== null && 'error' in reply.body;
-      throw new DaprError(fromApp ? 'app' : 'dapr', reply.status, reply.body, `invoke ${appId} /${method}: ${reply.status}`, reply.retryAfter);
+      throw new DaprError(
+        fromApp ? 'app' : 'dapr',
+        reply.status,
+        reply.body,
+        `invoke ${appId} /${method}: ${reply.status}`,
+        reply.retryAfter,
+      );
     },
 
     async publish(_pubsub, topic, data, { id } = {}) {
@@ -127,7 +160,10 @@ export async function createInProcessSidecar({ apps, postgres, redis, stores, se
 
     async saveState(store, key, value, options = {}) {
       if (stores[store] === 'redis') {
-        const ok = await redis.eval(REDIS_SET, { keys: [redisKey(store, key)], arguments: [JSON.stringify(value), options.etag ?? (options.firstWrite ? 'first' : '')] });
+        const ok = await redis.eval(REDIS_SET, {
+          keys: [redisKey(store, key)],
+          arguments: [JSON.stringify(value), options.etag ?? (options.firstWrite ? 'first' : '')],
+        });
         if (ok !== 1) throw conflict(key);
         return;
       }

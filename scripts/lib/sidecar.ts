@@ -36,7 +36,14 @@ export interface Resources {
  * which a loopback-only sandbox may not have, and a private file means two
  * runs on one machine never find each other's sidecars.
  */
-export function renderResources({ dir, overrides, pubsubFile = 'components/pubsub.yaml', namesFile, sentryAddress, configOverrides = {} }: ResourceOptions): Resources {
+export function renderResources({
+  dir,
+  overrides,
+  pubsubFile = 'components/pubsub.yaml',
+  namesFile,
+  sentryAddress,
+  configOverrides = {},
+}: ResourceOptions): Resources {
   const resourcesDir = path.join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });
   const files = readdirSync(path.join(ROOT, 'components'))
@@ -99,24 +106,45 @@ export interface SidecarPlan {
 export function daprdArgs(plan: SidecarPlan): string[] {
   const health = plan.appHealth ?? { intervalSeconds: 1, threshold: 2 };
   return [
-    '--app-id', plan.appId,
+    '--app-id',
+    plan.appId,
     ...(plan.appPort === undefined
       ? []
-      : ['--app-port', String(plan.appPort), '--enable-app-health-check', '--app-health-check-path', '/healthz',
-        '--app-health-probe-interval', String(health.intervalSeconds), '--app-health-threshold', String(health.threshold)]),
+      : [
+          '--app-port',
+          String(plan.appPort),
+          '--enable-app-health-check',
+          '--app-health-check-path',
+          '/healthz',
+          '--app-health-probe-interval',
+          String(health.intervalSeconds),
+          '--app-health-threshold',
+          String(health.threshold),
+        ]),
     ...(plan.maxConcurrency ? ['--app-max-concurrency', String(plan.maxConcurrency)] : []),
-    '--app-protocol', 'http',
-    '--dapr-http-port', String(plan.httpPort),
-    '--dapr-grpc-port', String(plan.grpcPort),
-    '--dapr-internal-grpc-port', String(plan.internalGrpcPort),
-    '--metrics-port', String(plan.metricsPort),
-    '--resources-path', plan.resources.dir,
-    '--config', plan.resources.configFile,
-    '--log-level', plan.logLevel,
+    '--app-protocol',
+    'http',
+    '--dapr-http-port',
+    String(plan.httpPort),
+    '--dapr-grpc-port',
+    String(plan.grpcPort),
+    '--dapr-internal-grpc-port',
+    String(plan.internalGrpcPort),
+    '--metrics-port',
+    String(plan.metricsPort),
+    '--resources-path',
+    plan.resources.dir,
+    '--config',
+    plan.resources.configFile,
+    '--log-level',
+    plan.logLevel,
     '--enable-mtls',
-    '--sentry-address', plan.sentryAddress,
-    '--control-plane-trust-domain', 'localhost',
-    '--dapr-graceful-shutdown-seconds', String(plan.gracefulShutdownSeconds ?? 5),
+    '--sentry-address',
+    plan.sentryAddress,
+    '--control-plane-trust-domain',
+    'localhost',
+    '--dapr-graceful-shutdown-seconds',
+    String(plan.gracefulShutdownSeconds ?? 5),
     ...(plan.extraArgs ?? []),
   ];
 }

@@ -44,7 +44,10 @@ interface RunFileApp {
 const SENTRY = { port: 31001, healthzPort: 31081, metricsPort: 31091 };
 
 export function readPlan(offset = 0): RunPlan {
-  const file = parse(readFileSync(path.join(ROOT, 'dapr.yaml'), 'utf8')) as { common?: { logLevel?: string; env?: Record<string, string> }; apps: RunFileApp[] };
+  const file = parse(readFileSync(path.join(ROOT, 'dapr.yaml'), 'utf8')) as {
+    common?: { logLevel?: string; env?: Record<string, string> };
+    apps: RunFileApp[];
+  };
   const shift = (port: number) => port + offset;
   return {
     logLevel: file.common?.logLevel ?? 'warn',

@@ -65,7 +65,8 @@ function claimRunDirectory() {
   mkdirSync(stateDir, { recursive: true });
   const ownerFile = path.join(stateDir, 'owner.pid');
   const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : 0;
-  if (owner && owner !== process.pid && alive(owner)) fail(`npm start is already running here (pid ${owner}); stop it first (Ctrl-C in its terminal, or kill ${owner}).`);
+  if (owner && owner !== process.pid && alive(owner))
+    fail(`npm start is already running here (pid ${owner}); stop it first (Ctrl-C in its terminal, or kill ${owner}).`);
   const pidsFile = path.join(stateDir, 'pids');
   if (existsSync(pidsFile)) {
     const left = readFileSync(pidsFile, 'utf8').split('\n').filter(Boolean).map(Number).filter(alive);
@@ -87,15 +88,35 @@ function claimRunDirectory() {
 /** The local secrets, made once: the JWT signing key, and the tokens between apps and sidecars. */
 function localSecrets(): Record<string, string> {
   const file = path.join(runDir, 'local.env');
-  const existing = existsSync(file) ? Object.fromEntries(readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => l.split(/=(.*)/s, 2) as [string, string])) : {};
+  const existing = existsSync(file)
+    ? Object.fromEntries(
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => l.split(/=(.*)/s, 2) as [string, string]),
+      )
+    : {};
   const secrets = { ...existing };
-  for (const name of ['RECIPE_SECRET_JWT_SIGNING_KEY', 'DAPR_API_TOKEN', 'APP_API_TOKEN']) secrets[name] ??= randomBytes(32).toString('hex');
-  writeFileSync(file, `${Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+  for (const name of ['RECIPE_SECRET_JWT_SIGNING_KEY', 'DAPR_API_TOKEN', 'APP_API_TOKEN'])
+    secrets[name] ??= randomBytes(32).toString('hex');
+  writeFileSync(
+    file,
+    `${Object.entries(secrets)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  );
   return secrets;
 }
 
 /** Starts a process in its own process group (so a Ctrl-C reaches it only through us), logging to a file. */
-function start(name: string, kind: Child['kind'], command: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv; show: (line: string) => boolean }): Child {
+function start(
+  name: string,
+  kind: Child['kind'],
+  command: string,
+  args: string[],
+  options: { cwd?: string; env: NodeJS.ProcessEnv; show: (line: string) => boolean },
+): Child {
   const log = path.join(logDir, `${name}.log`);
   const file = createWriteStream(log, { flags: 'a' });
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -130,7 +151,11 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   }
 }
 
-const httpOk = (url: string) => fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok || undefined, () => undefined);
+const httpOk = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+    (r) => r.ok || undefined,
+    () => undefined,
+  );
 
 async function stopAll(signal: string) {
   if (stopping) {
@@ -180,16 +205,21 @@ const plan = readPlan(offset);
 const [low, high] = ephemeralRange();
 const inEphemeral = portsOf(plan).filter(({ port }) => port >= low && port <= high);
 if (inEphemeral.length) {
-  say(`[start] warning: ${inEphemeral.map((p) => `${p.port} (${p.use})`).join(', ')} inside the ephemeral port range ${low}-${high}, where any outgoing connection may hold a port`);
+  say(
+    `[start] warning: ${inEphemeral.map((p) => `${p.port} (${p.use})`).join(', ')} inside the ephemeral port range ${low}-${high}, where any outgoing connection may hold a port`,
+  );
 }
 const taken = await takenPorts(plan);
-if (taken.length) fail(`[start] cannot start: ${taken.join('; ')}.\nStop what holds them, or move the whole local run with LOCAL_PORT_OFFSET=<n>.`);
+if (taken.length)
+  fail(`[start] cannot start: ${taken.join('; ')}.\nStop what holds them, or move the whole local run with LOCAL_PORT_OFFSET=<n>.`);
 
 claimRunDirectory();
 mkdirSync(logDir, { recursive: true });
 const secrets = localSecrets();
 const [redisHost, redisPort = '6379'] = redis.split(':');
-await prepareStores({ redisHost: redisHost!, redisPort: Number(redisPort), database }).catch((err: Error) => fail(`[start] ${err.message}`));
+await prepareStores({ redisHost: redisHost!, redisPort: Number(redisPort), database }).catch((err: Error) =>
+  fail(`[start] ${err.message}`),
+);
 
 // Sentry: the certificate authority of the sidecars' mTLS. On the first run
 // it makes its own CA, then notices the new files and reloads them a few
@@ -200,15 +230,28 @@ const credentials = path.join(sentryDir, 'credentials');
 mkdirSync(credentials, { recursive: true });
 writeFileSync(path.join(sentryDir, 'config.yaml'), '');
 const startSentry = () =>
-  start('sentry', 'sentry', path.join(bin, 'sentry'), [
-    '--config', path.join(sentryDir, 'config.yaml'),
-    '--issuer-credentials', credentials,
-    '--port', String(plan.sentry.port),
-    '--healthz-port', String(plan.sentry.healthzPort),
-    '--metrics-port', String(plan.sentry.metricsPort),
-    '--trust-domain', 'localhost',
-    '--log-level', 'warn',
-  ], { env: process.env, show: important });
+  start(
+    'sentry',
+    'sentry',
+    path.join(bin, 'sentry'),
+    [
+      '--config',
+      path.join(sentryDir, 'config.yaml'),
+      '--issuer-credentials',
+      credentials,
+      '--port',
+      String(plan.sentry.port),
+      '--healthz-port',
+      String(plan.sentry.healthzPort),
+      '--metrics-port',
+      String(plan.sentry.metricsPort),
+      '--trust-domain',
+      'localhost',
+      '--log-level',
+      'warn',
+    ],
+    { env: process.env, show: important },
+  );
 if (!existsSync(path.join(credentials, 'issuer.key'))) {
   const first = startSentry();
   await until('Dapr Sentry to make its CA', () => existsSync(path.join(credentials, 'issuer.key')) || undefined);
@@ -237,19 +280,28 @@ const resources = renderResources({
 const tokens = { daprApiToken: secrets.DAPR_API_TOKEN!, appApiToken: secrets.APP_API_TOKEN! };
 
 function startApp(app: AppPlan) {
-  start(`${app.appId}.dapr`, 'sidecar', path.join(bin, 'daprd'), daprdArgs({
-    appId: app.appId,
-    appPort: app.appPort,
-    httpPort: app.httpPort,
-    grpcPort: app.grpcPort,
-    internalGrpcPort: app.internalGrpcPort,
-    metricsPort: app.metricsPort,
-    resources,
-    sentryAddress,
-    logLevel: 'info',
-    appHealth: { intervalSeconds: 5, threshold: 3 },
-    maxConcurrency: app.maxConcurrency,
-  }), { env: { ...process.env, ...daprdEnv(tokens, trustAnchors), RECIPE_SECRET_JWT_SIGNING_KEY: secrets.RECIPE_SECRET_JWT_SIGNING_KEY }, show: important });
+  start(
+    `${app.appId}.dapr`,
+    'sidecar',
+    path.join(bin, 'daprd'),
+    daprdArgs({
+      appId: app.appId,
+      appPort: app.appPort,
+      httpPort: app.httpPort,
+      grpcPort: app.grpcPort,
+      internalGrpcPort: app.internalGrpcPort,
+      metricsPort: app.metricsPort,
+      resources,
+      sentryAddress,
+      logLevel: 'info',
+      appHealth: { intervalSeconds: 5, threshold: 3 },
+      maxConcurrency: app.maxConcurrency,
+    }),
+    {
+      env: { ...process.env, ...daprdEnv(tokens, trustAnchors), RECIPE_SECRET_JWT_SIGNING_KEY: secrets.RECIPE_SECRET_JWT_SIGNING_KEY },
+      show: important,
+    },
+  );
   const [command, ...args] = app.command;
   start(app.appId, 'app', command === 'node' ? process.execPath : command!, args, {
     cwd: app.dir,
@@ -282,12 +334,16 @@ for (const app of plan.apps) {
 const gateway = plan.apps.find((a) => a.appId === 'gateway')!;
 writeFileSync(
   path.join(stateDir, 'local.json'),
-  JSON.stringify({
-    gatewayUrl: `http://localhost:${gateway.appPort}`,
-    sidecars: Object.fromEntries(plan.apps.map((a) => [a.appId, `http://127.0.0.1:${a.httpPort}`])),
-    myrecipeDatabaseUrl: `postgres://postgres@127.0.0.1:5432/${database}`,
-    recipeRedis: redis,
-  }, null, 2),
+  JSON.stringify(
+    {
+      gatewayUrl: `http://localhost:${gateway.appPort}`,
+      sidecars: Object.fromEntries(plan.apps.map((a) => [a.appId, `http://127.0.0.1:${a.httpPort}`])),
+      myrecipeDatabaseUrl: `postgres://postgres@127.0.0.1:5432/${database}`,
+      recipeRedis: redis,
+    },
+    null,
+    2,
+  ),
 );
 ready = true;
 say(`

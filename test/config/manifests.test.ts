@@ -110,7 +110,15 @@ function parseTopicScopes(value: string | undefined): Map<string, Set<string>> {
   for (const part of (value ?? '').split(';')) {
     const [app, topics] = part.split('=').map((s) => s.trim());
     if (!app) continue;
-    scopes.set(app, new Set((topics ?? '').split(',').map((s) => s.trim()).filter(Boolean)));
+    scopes.set(
+      app,
+      new Set(
+        (topics ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    );
   }
   return scopes;
 }
@@ -202,7 +210,10 @@ test('kustomize renders the base and every overlay, and every overlay builds on 
     t.false(namespaces.has(undefined), `${r.name}: every namespaced object has its namespace set`);
     if (r.name !== 'base') {
       const kustomization = readYaml(`${r.dir}/kustomization.yaml`)[0];
-      t.true((kustomization.resources ?? []).some((p: string) => path.resolve(rel(r.dir), p) === rel('k8s/base')), `${r.name}: builds on k8s/base`);
+      t.true(
+        (kustomization.resources ?? []).some((p: string) => path.resolve(rel(r.dir), p) === rel('k8s/base')),
+        `${r.name}: builds on k8s/base`,
+      );
     }
   }
 });
@@ -227,12 +238,20 @@ test('the Kubernetes validation catches misspelt fields, wrong types and bad nam
     return copy;
   };
   const cases: [string, J, RegExp][] = [
-    ['a misspelt probe field', mutate((d) => (appContainer(d).readinessProbe.periodSecond = 5)), /unknown field .*readinessProbe\.periodSecond/],
+    [
+      'a misspelt probe field',
+      mutate((d) => (appContainer(d).readinessProbe.periodSecond = 5)),
+      /unknown field .*readinessProbe\.periodSecond/,
+    ],
     ['a misspelt spec field', mutate((d) => (d.spec.replica = 2)), /unknown field "spec\.replica"/],
     ['a port as a string', mutate((d) => (appContainer(d).ports[0].containerPort = '8080')), /cannot unmarshal string .*int32/],
     ['a malformed quantity', mutate((d) => (appContainer(d).resources.limits.memory = '256Mbytes')), /quantities must match/],
     ['a name that is no DNS name', mutate((d) => (d.metadata.name = 'Gateway_1')), /metadata\.name: Invalid value/],
-    ['an unknown kind', { apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x', namespace: 'y' } }, /no kind "Deploymnet" is registered/],
+    [
+      'an unknown kind',
+      { apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'x', namespace: 'y' } },
+      /no kind "Deploymnet" is registered/,
+    ],
   ];
   const results = await kubevalidate([gateway, ...cases.map(([, doc]) => doc)]);
   t.deepEqual(results[0]!.errors, [], 'the rendered Deployment itself is valid');
@@ -271,7 +290,8 @@ function structural(node: J): J {
     else if ((key === 'items' || key === 'additionalProperties') && typeof value === 'object') out[key] = structural(value);
     else out[key] = value;
   }
-  if (node.properties && node.additionalProperties === undefined && node['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
+  if (node.properties && node.additionalProperties === undefined && node['x-kubernetes-preserve-unknown-fields'] !== true)
+    out.additionalProperties = false;
   return out;
 }
 
@@ -310,7 +330,9 @@ function localDaprDocs(): { file: string; doc: J }[] {
     readdirSync(rel(dir))
       .filter((f) => /\.ya?ml$/.test(f))
       .map((f) => `${dir}/${f}`);
-  return [...yamlIn('components'), ...yamlIn('components/brokers'), 'dapr/config.yaml'].flatMap((file) => readYaml(file).map((doc) => ({ file, doc })));
+  return [...yamlIn('components'), ...yamlIn('components/brokers'), 'dapr/config.yaml'].flatMap((file) =>
+    readYaml(file).map((doc) => ({ file, doc })),
+  );
 }
 
 test('every Dapr object in k8s/ matches the Dapr 1.18.3 CRD schemas', (t) => {
@@ -337,13 +359,33 @@ test('the Dapr schema validation catches misspelt fields and wrong types', (t) =
     return copy;
   };
   const cases: [string, J, RegExp][] = [
-    ['a misspelt route key', mutate('Subscription', 'registered', (d) => (d.spec.routes = { defualt: '/events/registered' })), /must NOT have additional properties.*defualt/],
-    ['v1alpha1 "route" in a v2alpha1 Subscription', mutate('Subscription', 'registered', (d) => (d.spec.route = '/x')), /additionalProperty":"route"/],
+    [
+      'a misspelt route key',
+      mutate('Subscription', 'registered', (d) => (d.spec.routes = { defualt: '/events/registered' })),
+      /must NOT have additional properties.*defualt/,
+    ],
+    [
+      'v1alpha1 "route" in a v2alpha1 Subscription',
+      mutate('Subscription', 'registered', (d) => (d.spec.route = '/x')),
+      /additionalProperty":"route"/,
+    ],
     ['a misspelt component field', mutate('Component', 'pubsub', (d) => (d.spec.metdata = d.spec.metadata)), /metdata/],
     ['a component without a version', mutate('Component', 'pubsub', (d) => delete d.spec.version), /must have required property 'version'/],
-    ['maxRetries as a word', mutate('Resiliency', 'events-and-stores', (d) => (d.spec.policies.retries.eventDelivery.maxRetries = 'three')), /must be integer/],
-    ['"appID" for "appId"', mutate('Configuration', 'recipe-config', (d) => (d.spec.accessControl.policies[0].appID = d.spec.accessControl.policies[0].appId)), /appID/],
-    ['mTLS without its required fields', mutate('Configuration', 'recipe-config', (d) => (d.spec.mtls = { enabled: true })), /required property 'controlPlaneTrustDomain'/],
+    [
+      'maxRetries as a word',
+      mutate('Resiliency', 'events-and-stores', (d) => (d.spec.policies.retries.eventDelivery.maxRetries = 'three')),
+      /must be integer/,
+    ],
+    [
+      '"appID" for "appId"',
+      mutate('Configuration', 'recipe-config', (d) => (d.spec.accessControl.policies[0].appID = d.spec.accessControl.policies[0].appId)),
+      /appID/,
+    ],
+    [
+      'mTLS without its required fields',
+      mutate('Configuration', 'recipe-config', (d) => (d.spec.mtls = { enabled: true })),
+      /required property 'controlPlaneTrustDomain'/,
+    ],
     ['a misspelt top-level field', mutate('Component', 'pubsub', (d) => (d.scope = ['gateway'])), /additionalProperty":"scope"/],
   ];
   for (const [what, doc, expected] of cases) t.regex(daprSchemaErrors(doc).join('\n'), expected, what);
@@ -359,17 +401,29 @@ const APP_METRICS_PORT = 9464;
 const COMPONENT_FIELDS: Record<string, string[]> = {
   // metadata.yaml says "concurrency"; the code (pubsub.Concurrency) reads "concurrencyMode".
   'pubsub.rabbitmq':
-    'autoAck caCert clientCert clientKey clientName concurrency concurrencyMode connectionString deletedWhenUnused deliveryMode durable enableDeadLetter exchangeKind heartBeat hostname maxLen maxLenBytes password prefetchCount protocol publishMessagePropertiesToMetadata publisherConfirm reconnectWaitSeconds requeueInFailure saslExternal ttlInSeconds username'.split(' '),
+    'autoAck caCert clientCert clientKey clientName concurrency concurrencyMode connectionString deletedWhenUnused deliveryMode durable enableDeadLetter exchangeKind heartBeat hostname maxLen maxLenBytes password prefetchCount protocol publishMessagePropertiesToMetadata publisherConfirm reconnectWaitSeconds requeueInFailure saslExternal ttlInSeconds username'.split(
+      ' ',
+    ),
   'pubsub.jetstream':
-    'natsURL token jwt seedKey tls_client_cert tls_client_key name streamName durableName queueGroupName startSequence startTime flowControl ackWait maxDeliver maxAckPending replicas memoryStorage rateLimit heartbeat deliverPolicy ackPolicy domain apiPrefix concurrency backOff'.split(' '),
+    'natsURL token jwt seedKey tls_client_cert tls_client_key name streamName durableName queueGroupName startSequence startTime flowControl ackWait maxDeliver maxAckPending replicas memoryStorage rateLimit heartbeat deliverPolicy ackPolicy domain apiPrefix concurrency backOff'.split(
+      ' ',
+    ),
   'pubsub.kafka':
-    'brokers consumerGroup clientID initialOffset maxMessageBytes consumeRetryInterval consumeRetryEnabled heartbeatInterval sessionTimeout version skipVerify disableTls channelBufferSize consumerFetchMin clientConnectionTopicMetadataRefreshInterval clientConnectionKeepAliveInterval dialTimeout readTimeout writeTimeout metadataTimeout producerRequiredAcks producerRetryMax consumerFetchDefault schemaRegistryURL schemaRegistryAPIKey schemaRegistryAPISecret schemaCachingEnabled schemaLatestVersionCacheTTL escapeHeaders useAvroJSON compression consumerGroupRebalanceStrategy excludeHeaderMetaRegex authType oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes oidcExtensions oidcClientAssertionCert oidcClientAssertionKey oidcResource oidcAudience oidcKid saslUsername saslPassword saslMechanism caCert clientCert clientKey awsAccessKey awsSecretKey awsSessionToken awsIamRoleArn awsStsSessionName awsRegion'.split(' '),
+    'brokers consumerGroup clientID initialOffset maxMessageBytes consumeRetryInterval consumeRetryEnabled heartbeatInterval sessionTimeout version skipVerify disableTls channelBufferSize consumerFetchMin clientConnectionTopicMetadataRefreshInterval clientConnectionKeepAliveInterval dialTimeout readTimeout writeTimeout metadataTimeout producerRequiredAcks producerRetryMax consumerFetchDefault schemaRegistryURL schemaRegistryAPIKey schemaRegistryAPISecret schemaCachingEnabled schemaLatestVersionCacheTTL escapeHeaders useAvroJSON compression consumerGroupRebalanceStrategy excludeHeaderMetaRegex authType oidcTokenEndpoint oidcClientID oidcClientSecret oidcScopes oidcExtensions oidcClientAssertionCert oidcClientAssertionKey oidcResource oidcAudience oidcKid saslUsername saslPassword saslMechanism caCert clientCert clientKey awsAccessKey awsSecretKey awsSessionToken awsIamRoleArn awsStsSessionName awsRegion'.split(
+      ' ',
+    ),
   'pubsub.redis':
-    'redisHost redisPort consumerID enableTLS insecureSkipTLSVerify clientCert clientKey redeliverInterval processingTimeout queueDepth concurrency redisType redisDB redisMaxRetries redisMinRetryInterval redisMaxRetryInterval dialTimeout readTimeout writeTimeout poolSize poolTimeout maxConnAge minIdleConns idleCheckFrequency idleTimeout failover sentinelMasterName maxLenApprox streamTTL redisUsername redisPassword sentinelUsername sentinelPassword useEntraID'.split(' '),
+    'redisHost redisPort consumerID enableTLS insecureSkipTLSVerify clientCert clientKey redeliverInterval processingTimeout queueDepth concurrency redisType redisDB redisMaxRetries redisMinRetryInterval redisMaxRetryInterval dialTimeout readTimeout writeTimeout poolSize poolTimeout maxConnAge minIdleConns idleCheckFrequency idleTimeout failover sentinelMasterName maxLenApprox streamTTL redisUsername redisPassword sentinelUsername sentinelPassword useEntraID'.split(
+      ' ',
+    ),
   'state.postgresql':
-    'timeout tablePrefix metadataTableName cleanupInterval maxConns connectionMaxIdleTime queryExecMode host hostaddr port database user password sslRootCert connectionString useAzureAD useAWSIAM awsAccessKey awsSecretKey awsRegion'.split(' '),
+    'timeout tablePrefix metadataTableName cleanupInterval maxConns connectionMaxIdleTime queryExecMode host hostaddr port database user password sslRootCert connectionString useAzureAD useAWSIAM awsAccessKey awsSecretKey awsRegion'.split(
+      ' ',
+    ),
   'state.redis':
-    'redisHost redisPort enableTLS insecureSkipTLSVerify clientCert clientKey failover sentinelMasterName redeliverInterval processingTimeout redisType redisDB redisMaxRetries redisMinRetryInterval redisMaxRetryInterval dialTimeout readTimeout writeTimeout poolSize poolTimeout maxConnAge minIdleConns idleCheckFrequency idleTimeout ttlInSeconds queryIndexes redisUsername redisPassword sentinelUsername sentinelPassword useEntraID'.split(' '),
+    'redisHost redisPort enableTLS insecureSkipTLSVerify clientCert clientKey failover sentinelMasterName redeliverInterval processingTimeout redisType redisDB redisMaxRetries redisMinRetryInterval redisMaxRetryInterval dialTimeout readTimeout writeTimeout poolSize poolTimeout maxConnAge minIdleConns idleCheckFrequency idleTimeout ttlInSeconds queryIndexes redisUsername redisPassword sentinelUsername sentinelPassword useEntraID'.split(
+      ' ',
+    ),
   'secretstores.local.env': ['prefix'],
 };
 const RUNTIME_FIELDS: Record<string, string[]> = {
@@ -394,7 +448,10 @@ test('component metadata names only fields the component reads, with string valu
     for (const m of doc.spec.metadata ?? []) {
       t.true(allowed.has(String(m.name).toLowerCase()), `${where}: ${describe(doc)} field "${m.name}" is read by ${type}`);
       if (m.value !== undefined) t.is(typeof m.value, 'string', `${where}: ${describe(doc)} "${m.name}" is a quoted string`);
-      t.true((m.value !== undefined) !== (m.secretKeyRef !== undefined), `${where}: ${describe(doc)} "${m.name}" has a value or a secretKeyRef`);
+      t.true(
+        (m.value !== undefined) !== (m.secretKeyRef !== undefined),
+        `${where}: ${describe(doc)} "${m.name}" has a value or a secretKeyRef`,
+      );
     }
   }
 });
@@ -407,12 +464,26 @@ test('app ids, ports and sidecar settings agree across dapr.yaml, tye.yaml and k
   const daprExt = tye.extensions.find((e: J) => e.name === 'dapr');
   t.truthy(daprExt, 'tye.yaml enables the Dapr extension');
 
-  sameSet(t, runFile.apps.map((a: J) => a.appID), APPS, 'dapr.yaml runs the four apps');
-  sameSet(t, tye.services.map((s: J) => s.name), APPS, 'tye.yaml runs the four apps');
+  sameSet(
+    t,
+    runFile.apps.map((a: J) => a.appID),
+    APPS,
+    'dapr.yaml runs the four apps',
+  );
+  sameSet(
+    t,
+    tye.services.map((s: J) => s.name),
+    APPS,
+    'tye.yaml runs the four apps',
+  );
   sameSet(t, Object.keys(daprExt.services ?? {}), APPS, 'tye.yaml configures a sidecar per app');
 
   // Where the sidecars find their resources.
-  t.is(path.resolve(root, daprExt['components-path']), path.resolve(root, runFile.common.resourcesPath), 'tye components-path = dapr.yaml resourcesPath');
+  t.is(
+    path.resolve(root, daprExt['components-path']),
+    path.resolve(root, runFile.common.resourcesPath),
+    'tye components-path = dapr.yaml resourcesPath',
+  );
   const tyeConfigFile = path.resolve(root, 'components', `${daprExt.config}.yaml`); // Tye reads components/<config>.yaml
   t.is(tyeConfigFile, path.resolve(root, runFile.common.configFilePath), 'tye config = dapr.yaml configFilePath');
   t.is(daprExt['log-level'], runFile.common.logLevel, 'same sidecar log level');
@@ -445,10 +516,23 @@ test('app ids, ports and sidecar settings agree across dapr.yaml, tye.yaml and k
       t.is(annotations['dapr.io/app-port'], String(app.appPort), `${r.name} ${id}: app port = dapr.yaml appPort`);
       t.is(container.env.find((e: J) => e.name === 'PORT')?.value, String(app.appPort), `${r.name} ${id}: PORT = the app port`);
       t.is(annotations['dapr.io/app-protocol'] ?? 'http', runFile.common.appProtocol, `${r.name} ${id}: app protocol`);
-      t.is(annotations['dapr.io/app-max-concurrency'], app.appMaxConcurrency === undefined ? undefined : String(app.appMaxConcurrency), `${r.name} ${id}: app-max-concurrency = dapr.yaml`);
-      t.is(annotations['dapr.io/enable-app-health-check'], String(runFile.common.enableAppHealthCheck), `${r.name} ${id}: app health check as dapr.yaml`);
-      t.is(annotations['dapr.io/app-health-check-path'], runFile.common.appHealthCheckPath, `${r.name} ${id}: app health check path as dapr.yaml`);
-      for (const name of Object.keys({ ...runFile.common.env, ...app.env })) t.true(env.has(name), `${r.name} ${id}: sets ${name} as dapr.yaml does`);
+      t.is(
+        annotations['dapr.io/app-max-concurrency'],
+        app.appMaxConcurrency === undefined ? undefined : String(app.appMaxConcurrency),
+        `${r.name} ${id}: app-max-concurrency = dapr.yaml`,
+      );
+      t.is(
+        annotations['dapr.io/enable-app-health-check'],
+        String(runFile.common.enableAppHealthCheck),
+        `${r.name} ${id}: app health check as dapr.yaml`,
+      );
+      t.is(
+        annotations['dapr.io/app-health-check-path'],
+        runFile.common.appHealthCheckPath,
+        `${r.name} ${id}: app health check path as dapr.yaml`,
+      );
+      for (const name of Object.keys({ ...runFile.common.env, ...app.env }))
+        t.true(env.has(name), `${r.name} ${id}: sets ${name} as dapr.yaml does`);
     }
   }
 });
@@ -531,7 +615,12 @@ test('components, topics, subscriptions and resiliency agree between k8s/ and co
     for (const kind of ['Subscription', 'Resiliency']) {
       const mine = byKind(r.docs, kind);
       const theirs = byKind(local, kind);
-      sameSet(t, mine.map((d) => d.metadata.name), theirs.map((d) => d.metadata.name), `${r.name}: the same ${kind} resources as components/`);
+      sameSet(
+        t,
+        mine.map((d) => d.metadata.name),
+        theirs.map((d) => d.metadata.name),
+        `${r.name}: the same ${kind} resources as components/`,
+      );
       for (const doc of mine) {
         const mirror = theirs.find((d) => d.metadata.name === doc.metadata.name);
         if (!mirror) continue;
@@ -559,8 +648,10 @@ function checkWiring(t: ExecutionContext, where: string, docs: J[], ns: string) 
     t.true((sub.scopes ?? []).length > 0, `${where}: ${describe(sub)} is scoped to its subscribers`);
     for (const app of sub.scopes ?? []) {
       t.true(scopedTo(pubsub, app), `${where}: ${app} may use ${pubsub.metadata.name}`);
-      if (subscribing.size > 0) t.true(subscribing.get(app)?.has(sub.spec.topic) ?? false, `${where}: ${app} may subscribe to ${sub.spec.topic}`);
-      if (publishing.size > 0) t.true(publishing.get(app)?.has(sub.spec.deadLetterTopic) ?? false, `${where}: ${app} may publish ${sub.spec.deadLetterTopic}`);
+      if (subscribing.size > 0)
+        t.true(subscribing.get(app)?.has(sub.spec.topic) ?? false, `${where}: ${app} may subscribe to ${sub.spec.topic}`);
+      if (publishing.size > 0)
+        t.true(publishing.get(app)?.has(sub.spec.deadLetterTopic) ?? false, `${where}: ${app} may publish ${sub.spec.deadLetterTopic}`);
       // The route is a handler the app really has.
       for (const route of [sub.spec.routes?.default, ...(sub.spec.routes?.rules ?? []).map((r: J) => r.path)].filter(Boolean)) {
         const source = readFileSync(rel(`services/${app}/src/routes.ts`), 'utf8');
@@ -572,19 +663,27 @@ function checkWiring(t: ExecutionContext, where: string, docs: J[], ns: string) 
   // Each store's owner runs the app's own outbox (packages/shared/src/outbox.ts):
   // it publishes intents to <app>-outbox and relays them from its subscription.
   for (const store of components.filter((c) => c.spec.type.startsWith('state.'))) {
-    t.deepEqual(store.spec.metadata.filter((m: J) => m.name.startsWith('outbox')), [], `${where}: ${describe(store)} leaves Dapr's built-in outbox off`);
+    t.deepEqual(
+      store.spec.metadata.filter((m: J) => m.name.startsWith('outbox')),
+      [],
+      `${where}: ${describe(store)} leaves Dapr's built-in outbox off`,
+    );
     const pubsub = componentNamed('pubsub');
     if (!pubsub) continue;
-    const scopesOf = (component: J) => [
-      ['publish', parseTopicScopes(metadataValue(component, 'publishingScopes'))],
-      ['subscribe to', parseTopicScopes(metadataValue(component, 'subscriptionScopes'))],
-    ] as const;
+    const scopesOf = (component: J) =>
+      [
+        ['publish', parseTopicScopes(metadataValue(component, 'publishingScopes'))],
+        ['subscribe to', parseTopicScopes(metadataValue(component, 'subscriptionScopes'))],
+      ] as const;
     for (const app of store.scopes ?? []) {
       const topic = `${app}-outbox`;
       t.true(scopedTo(pubsub, app), `${where}: ${app} (owner of ${store.metadata.name}) may use ${pubsub.metadata.name}`);
-      const relay = byKind(docs, 'Subscription').find((sub) => sub.spec.topic === topic && sub.spec.pubsubname === 'pubsub' && (sub.scopes ?? []).includes(app));
+      const relay = byKind(docs, 'Subscription').find(
+        (sub) => sub.spec.topic === topic && sub.spec.pubsubname === 'pubsub' && (sub.scopes ?? []).includes(app),
+      );
       t.truthy(relay, `${where}: ${app} subscribes to its outbox topic ${topic}`);
-      for (const [label, scopes] of scopesOf(pubsub)) if (scopes.size > 0) t.true(scopes.get(app)?.has(topic) ?? false, `${where}: ${app} may ${label} ${topic}`);
+      for (const [label, scopes] of scopesOf(pubsub))
+        if (scopes.size > 0) t.true(scopes.get(app)?.has(topic) ?? false, `${where}: ${app} may ${label} ${topic}`);
     }
   }
 
@@ -592,12 +691,18 @@ function checkWiring(t: ExecutionContext, where: string, docs: J[], ns: string) 
     for (const name of Object.keys(resiliency.spec.targets.components ?? {})) {
       t.truthy(componentNamed(name), `${where}: ${describe(resiliency)} targets an existing component (${name})`);
     }
-    for (const name of Object.keys(resiliency.spec.targets.apps ?? {})) t.true((APPS as readonly string[]).includes(name), `${where}: ${describe(resiliency)} targets an app (${name})`);
+    for (const name of Object.keys(resiliency.spec.targets.apps ?? {}))
+      t.true((APPS as readonly string[]).includes(name), `${where}: ${describe(resiliency)} targets an app (${name})`);
   }
 }
 
 test('every topic, route and component name referenced is wired up', (t) => {
-  checkWiring(t, 'components/', localDaprDocs().map(({ doc }) => doc), 'default');
+  checkWiring(
+    t,
+    'components/',
+    localDaprDocs().map(({ doc }) => doc),
+    'default',
+  );
   for (const r of renders) {
     checkWiring(t, r.name, r.docs, namespaceOf(r.docs));
     // Components the apps address by name (their environment) exist and are scoped to them.
@@ -615,7 +720,10 @@ test('every topic, route and component name referenced is wired up', (t) => {
       const store = env.JWT_SECRET_STORE;
       if (store !== undefined) {
         const component = byKind(r.docs, 'Component').find((c) => c.metadata.name === store);
-        t.true(BUILTIN_SECRET_STORES.has(store) || component?.spec.type.startsWith('secretstores.'), `${r.name}: ${app}'s secret store ${store} exists`);
+        t.true(
+          BUILTIN_SECRET_STORES.has(store) || component?.spec.type.startsWith('secretstores.'),
+          `${r.name}: ${app}'s secret store ${store} exists`,
+        );
       }
     }
   }
@@ -658,15 +766,18 @@ function secretReferences(docs: J[]): { where: string; name: string; key: string
         const s = e.valueFrom?.secretKeyRef;
         if (s) refs.push({ where: `${describe(d)} env ${e.name}`, name: s.name, key: s.key });
       }
-      for (const source of c.envFrom ?? []) if (source.secretRef) refs.push({ where: `${describe(d)} envFrom`, name: source.secretRef.name, key: '*' });
+      for (const source of c.envFrom ?? [])
+        if (source.secretRef) refs.push({ where: `${describe(d)} envFrom`, name: source.secretRef.name, key: '*' });
     }
   }
   for (const c of byKind(docs, 'Component')) {
     for (const m of c.spec.metadata ?? []) {
-      if (m.secretKeyRef) refs.push({ where: `${describe(c)} ${m.name}`, name: m.secretKeyRef.name, key: m.secretKeyRef.key ?? m.secretKeyRef.name });
+      if (m.secretKeyRef)
+        refs.push({ where: `${describe(c)} ${m.name}`, name: m.secretKeyRef.name, key: m.secretKeyRef.key ?? m.secretKeyRef.name });
     }
   }
-  for (const i of byKind(docs, 'Ingress')) for (const tls of i.spec.tls ?? []) refs.push({ where: describe(i), name: tls.secretName, key: 'tls.crt' });
+  for (const i of byKind(docs, 'Ingress'))
+    for (const tls of i.spec.tls ?? []) refs.push({ where: describe(i), name: tls.secretName, key: 'tls.crt' });
   return refs;
 }
 
@@ -679,7 +790,8 @@ test('secrets are referenced, documented in secrets.example.yaml, and never rend
       t.truthy(secret, `${r.name}: ${ref.where} uses Secret ${ref.name}, listed in secrets.example.yaml`);
       if (!secret) continue;
       t.is(secret.metadata.namespace, ns, `${r.name}: the example puts ${ref.name} in ${ns}`);
-      if (ref.key !== '*') t.true(ref.key in (secret.stringData ?? {}), `${r.name}: ${ref.where} uses key ${ref.key} of ${ref.name}, listed in the example`);
+      if (ref.key !== '*')
+        t.true(ref.key in (secret.stringData ?? {}), `${r.name}: ${ref.where} uses key ${ref.key} of ${ref.name}, listed in the example`);
     }
   }
   for (const secret of example) {
@@ -699,7 +811,10 @@ test('secrets are referenced, documented in secrets.example.yaml, and never rend
       ...(kustomization.patches ?? []).map((p: J) => p.path),
       ...(kustomization.secretGenerator ?? []).flatMap((g: J) => [...(g.files ?? []), ...(g.envs ?? [])]),
     ].filter(Boolean);
-    t.false(inputs.some((i: string) => i.includes('secrets')), `${r.dir}/kustomization.yaml builds no secrets file (${inputs.join(', ')})`);
+    t.false(
+      inputs.some((i: string) => i.includes('secrets')),
+      `${r.dir}/kustomization.yaml builds no secrets file (${inputs.join(', ')})`,
+    );
   }
   t.regex(readFileSync(rel('k8s/.gitignore'), 'utf8'), /^secrets\.yaml$/m, 'k8s/.gitignore keeps filled-in secrets out of git');
 });
@@ -728,16 +843,24 @@ test('each service accepts the environment its Deployment gives it', async (t) =
         const name = env.JWT_SECRET_NAME!;
         t.is(env.JWT_SECRET_STORE, 'kubernetes', `${r.name}: the gateway reads its key from Dapr's Kubernetes secret store`);
         t.truthy(example.find((s) => s.metadata.name === name)?.stringData?.[name], `${r.name}: Secret ${name} has a key ${name}`);
-        const role = byKind(r.docs, 'Role').find((role) => role.rules.some((rule: J) => rule.resources.includes('secrets') && rule.resourceNames?.includes(name) && rule.verbs.includes('get')));
+        const role = byKind(r.docs, 'Role').find((role) =>
+          role.rules.some(
+            (rule: J) => rule.resources.includes('secrets') && rule.resourceNames?.includes(name) && rule.verbs.includes('get'),
+          ),
+        );
         t.truthy(role, `${r.name}: a Role lets the gateway's sidecar get Secret ${name}`);
         const binding = byKind(r.docs, 'RoleBinding').find((b) => b.roleRef.name === role?.metadata.name);
         t.true(
-          binding?.subjects.some((s: J) => s.kind === 'ServiceAccount' && s.name === deployment.spec.template.spec.serviceAccountName) ?? false,
+          binding?.subjects.some((s: J) => s.kind === 'ServiceAccount' && s.name === deployment.spec.template.spec.serviceAccountName) ??
+            false,
           `${r.name}: bound to the gateway's service account`,
         );
         const dconfig = one(r.docs, 'Configuration', deployment.spec.template.metadata.annotations['dapr.io/config']);
         const scope = (dconfig.spec.secrets?.scopes ?? []).find((s: J) => s.storeName === 'kubernetes');
-        t.true(!scope || scope.defaultAccess === 'allow' || (scope.allowedSecrets ?? []).includes(name), `${r.name}: the gateway's Dapr secret scope allows ${name}`);
+        t.true(
+          !scope || scope.defaultAccess === 'allow' || (scope.allowedSecrets ?? []).includes(name),
+          `${r.name}: the gateway's Dapr secret scope allows ${name}`,
+        );
       }
     }
   }
@@ -766,7 +889,12 @@ test('Deployments are production-shaped: Dapr annotations, probes, rollout, shut
     'dapr.io/metrics-port',
   ];
   for (const r of renders) {
-    sameSet(t, byKind(r.docs, 'Deployment').map((d) => d.spec.template.metadata.annotations['dapr.io/app-id']), APPS, `${r.name}: one Deployment per app`);
+    sameSet(
+      t,
+      byKind(r.docs, 'Deployment').map((d) => d.spec.template.metadata.annotations['dapr.io/app-id']),
+      APPS,
+      `${r.name}: one Deployment per app`,
+    );
     for (const app of APPS) {
       const d = deploymentOf(r.docs, app);
       const where = `${r.name} ${app}`;
@@ -798,8 +926,12 @@ test('Deployments are production-shaped: Dapr annotations, probes, rollout, shut
       const preStop = c.lifecycle?.preStop?.sleep?.seconds;
       t.true(preStop > 0, `${where}: preStop sleep`);
       const grace = pod.spec.terminationGracePeriodSeconds;
-      t.true(grace >= preStop + Number(annotations['dapr.io/graceful-shutdown-seconds']), `${where}: the grace period covers preStop and the sidecar's drain`);
-      for (const kind of ['requests', 'limits']) for (const res of ['cpu', 'memory']) t.truthy(c.resources?.[kind]?.[res], `${where}: ${kind}.${res}`);
+      t.true(
+        grace >= preStop + Number(annotations['dapr.io/graceful-shutdown-seconds']),
+        `${where}: the grace period covers preStop and the sidecar's drain`,
+      );
+      for (const kind of ['requests', 'limits'])
+        for (const res of ['cpu', 'memory']) t.truthy(c.resources?.[kind]?.[res], `${where}: ${kind}.${res}`);
       const sc = c.securityContext ?? {};
       t.true(sc.runAsNonRoot === true || pod.spec.securityContext?.runAsNonRoot === true, `${where}: non-root`);
       t.is(sc.readOnlyRootFilesystem, true, `${where}: read-only root file system`);
@@ -809,14 +941,20 @@ test('Deployments are production-shaped: Dapr annotations, probes, rollout, shut
 
       const pdbs = byKind(r.docs, 'PodDisruptionBudget').filter((p) => labelsMatch(p.spec.selector.matchLabels, pod.metadata.labels));
       t.is(pdbs.length, 1, `${where}: one PodDisruptionBudget`);
-      const hpas = byKind(r.docs, 'HorizontalPodAutoscaler').filter((h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === d.metadata.name);
+      const hpas = byKind(r.docs, 'HorizontalPodAutoscaler').filter(
+        (h) => h.spec.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === d.metadata.name,
+      );
       if (HPA_APPS.includes(app)) {
         t.is(hpas.length, 1, `${where}: autoscaled`);
         t.is(hpas[0]?.apiVersion, 'autoscaling/v2', `${where}: autoscaling/v2`);
         t.is(d.spec.replicas, undefined, `${where}: the autoscaler owns the replica count`);
         t.true(hpas[0]?.spec.minReplicas >= 2, `${where}: at least two replicas`);
         for (const m of hpas[0]?.spec.metrics ?? []) {
-          if (m.type === 'ContainerResource') t.true([c.name, 'daprd'].includes(m.containerResource.container), `${where}: autoscaler measures a container the pod has (${m.containerResource.container})`);
+          if (m.type === 'ContainerResource')
+            t.true(
+              [c.name, 'daprd'].includes(m.containerResource.container),
+              `${where}: autoscaler measures a container the pod has (${m.containerResource.container})`,
+            );
         }
       } else {
         t.true(d.spec.replicas >= 2, `${where}: at least two replicas`);
@@ -834,15 +972,22 @@ test('only the gateway is reachable from outside, and apps only through Dapr', (
       if (exposed) t.true(labelsMatch(s.spec.selector, gatewayPods), `${r.name}: ${describe(s)} (${s.spec.type}) exposes only the gateway`);
     }
     for (const ingress of byKind(r.docs, 'Ingress')) {
-      const backends = [ingress.spec.defaultBackend, ...(ingress.spec.rules ?? []).flatMap((rule: J) => (rule.http?.paths ?? []).map((p: J) => p.backend))].filter(Boolean);
+      const backends = [
+        ingress.spec.defaultBackend,
+        ...(ingress.spec.rules ?? []).flatMap((rule: J) => (rule.http?.paths ?? []).map((p: J) => p.backend)),
+      ].filter(Boolean);
       for (const backend of backends) {
         const service = services.find((s) => s.metadata.name === backend.service?.name);
-        t.true(service !== undefined && labelsMatch(service.spec.selector, gatewayPods), `${r.name}: ${describe(ingress)} routes only to the gateway`);
+        t.true(
+          service !== undefined && labelsMatch(service.spec.selector, gatewayPods),
+          `${r.name}: ${describe(ingress)} routes only to the gateway`,
+        );
       }
     }
 
     const policies = byKind(r.docs, 'NetworkPolicy');
-    const selectsAll = (p: J) => Object.keys(p.spec.podSelector?.matchLabels ?? {}).length === 0 && (p.spec.podSelector?.matchExpressions ?? []).length === 0;
+    const selectsAll = (p: J) =>
+      Object.keys(p.spec.podSelector?.matchLabels ?? {}).length === 0 && (p.spec.podSelector?.matchExpressions ?? []).length === 0;
     t.true(
       policies.some((p) => selectsAll(p) && p.spec.policyTypes.includes('Ingress') && !p.spec.ingress),
       `${r.name}: a default-deny ingress policy`,
@@ -857,19 +1002,32 @@ test('only the gateway is reachable from outside, and apps only through Dapr', (
       const appPort = Number(d.spec.template.metadata.annotations['dapr.io/app-port']);
       const metricsPort = Number(d.spec.template.metadata.annotations['dapr.io/metrics-port']);
       const rules = policies.filter((p) => labelsMatch(p.spec.podSelector.matchLabels, labels)).flatMap((p) => p.spec.ingress ?? []);
-      const opened = rules.flatMap((rule: J) => (rule.ports ?? [{ port: undefined }]).map((p: J) => ({ port: p.port, from: rule.from as J[] | undefined })));
-      const callers = (one(r.docs, 'Configuration', d.spec.template.metadata.annotations['dapr.io/config']).spec.accessControl?.policies ?? []).map((p: J) => p.appId);
-      if (callers.length > 0) t.true(opened.some(({ port }) => port === DAPR_INTERNAL_GRPC_PORT), `${r.name}: ${app}'s sidecar can be reached by its callers (${callers.join(', ')})`);
+      const opened = rules.flatMap((rule: J) =>
+        (rule.ports ?? [{ port: undefined }]).map((p: J) => ({ port: p.port, from: rule.from as J[] | undefined })),
+      );
+      const callers = (
+        one(r.docs, 'Configuration', d.spec.template.metadata.annotations['dapr.io/config']).spec.accessControl?.policies ?? []
+      ).map((p: J) => p.appId);
+      if (callers.length > 0)
+        t.true(
+          opened.some(({ port }) => port === DAPR_INTERNAL_GRPC_PORT),
+          `${r.name}: ${app}'s sidecar can be reached by its callers (${callers.join(', ')})`,
+        );
       for (const { port, from } of opened) {
         t.not(port, undefined, `${r.name}: ${app}: every rule names its ports`);
         if (port === appPort) t.is(app, 'gateway', `${r.name}: only the gateway's app port is opened (${app}:${port})`);
         else if (port === DAPR_INTERNAL_GRPC_PORT) {
           // Callers of this app's sidecar: exactly the apps its access control lets invoke it.
-          const fromApps = (from ?? []).map((f: J) => APPS.find((a) => labelsMatch(f.podSelector?.matchLabels, deploymentOf(r.docs, a).spec.template.metadata.labels)));
+          const fromApps = (from ?? []).map((f: J) =>
+            APPS.find((a) => labelsMatch(f.podSelector?.matchLabels, deploymentOf(r.docs, a).spec.template.metadata.labels)),
+          );
           t.false(fromApps.includes(undefined), `${r.name}: ${app}'s sidecar port is open to Dapr apps only`);
           sameSet(t, fromApps as string[], callers, `${r.name}: ${app}'s sidecar port is open to exactly its allowed callers`);
         } else if (port === metricsPort || port === APP_METRICS_PORT) {
-          t.true((from ?? []).length > 0 && from!.every((f: J) => f.namespaceSelector && !f.podSelector), `${r.name}: ${app}'s metrics only to a monitoring namespace`);
+          t.true(
+            (from ?? []).length > 0 && from!.every((f: J) => f.namespaceSelector && !f.podSelector),
+            `${r.name}: ${app}'s metrics only to a monitoring namespace`,
+          );
         } else t.fail(`${r.name}: ${app}: unexpected port ${port} opened`);
       }
     }
@@ -954,7 +1112,11 @@ async function checkAccessControl(t: ExecutionContext, where: string, configFor:
     report.decisions.forEach((d, i) => {
       const expected = i < queries.length ? mine[i]![4] : false;
       const who = d.caller ? `spiffe://${d.trustDomain}/ns/${d.namespace}/${d.caller}` : 'a caller without mTLS identity';
-      t.is(d.allowed, expected, `${where}: ${who} ${d.verb} ${callee}/${d.method} ${expected ? 'allowed' : 'denied'}${d.reason ? ` (${d.reason})` : ''}`);
+      t.is(
+        d.allowed,
+        expected,
+        `${where}: ${who} ${d.verb} ${callee}/${d.method} ${expected ? 'allowed' : 'denied'}${d.reason ? ` (${d.reason})` : ''}`,
+      );
     });
   }
 }
@@ -970,11 +1132,20 @@ test('Dapr access control on Kubernetes allows exactly the calls the apps make (
       t.is(c.spec.mtls?.enabled, true, `${r.name}: ${describe(c)} expects mTLS`);
       for (const p of c.spec.accessControl?.policies ?? []) {
         t.is(p.namespace, namespace, `${r.name}: ${describe(c)} policy for ${p.appId} names the pods' namespace`);
-        t.is(p.trustDomain, c.spec.accessControl.trustDomain, `${r.name}: ${describe(c)} policy for ${p.appId} names the callers' trust domain`);
+        t.is(
+          p.trustDomain,
+          c.spec.accessControl.trustDomain,
+          `${r.name}: ${describe(c)} policy for ${p.appId} names the callers' trust domain`,
+        );
         t.is(p.defaultAction, 'deny', `${r.name}: ${describe(c)} policy for ${p.appId} denies what it does not list`);
       }
     }
-    await checkAccessControl(t, r.name, (app) => one(r.docs, 'Configuration', deploymentOf(r.docs, app).spec.template.metadata.annotations['dapr.io/config']), namespace);
+    await checkAccessControl(
+      t,
+      r.name,
+      (app) => one(r.docs, 'Configuration', deploymentOf(r.docs, app).spec.template.metadata.annotations['dapr.io/config']),
+      namespace,
+    );
   }
 });
 
@@ -982,7 +1153,9 @@ test('the local Dapr configuration allows the same calls and keeps the deduction
   // One Configuration for every local sidecar; identities are spiffe://public/ns/default/<app-id>.
   const local = readYaml('dapr/config.yaml')[0];
   // Locally, ports are not closed by NetworkPolicy, so only the essential denials are required here.
-  const essential = CALLS.filter(([caller, callee, , method, allowed]) => allowed || (callee === 'recipe' && method === 'withdrawals') || caller === 'intruder');
+  const essential = CALLS.filter(
+    ([caller, callee, , method, allowed]) => allowed || (callee === 'recipe' && method === 'withdrawals') || caller === 'intruder',
+  );
   await checkAccessControl(t, 'dapr/config.yaml', () => local, 'default', essential);
 });
 

@@ -16,18 +16,22 @@ const seconds = (duration: string) => {
   return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[match[2] as 'ms' | 's' | 'm'];
 };
 
-test("Retry-After of a delete refused by the open deduction breaker is never shorter than the time the breaker stays open", (t) => {
+test('Retry-After of a delete refused by the open deduction breaker is never shorter than the time the breaker stays open', (t) => {
   const breaker = resiliency('resiliency-deduction.yaml').spec.policies.circuitBreakers.withdrawalBreaker;
-  const { DEDUCTION_BREAKER_SECONDS } = myrecipeConfig({ });
-  t.true(DEDUCTION_BREAKER_SECONDS >= seconds(breaker.timeout), `Retry-After ${DEDUCTION_BREAKER_SECONDS} s, breaker open ${breaker.timeout}`);
+  const { DEDUCTION_BREAKER_SECONDS } = myrecipeConfig({});
+  t.true(
+    DEDUCTION_BREAKER_SECONDS >= seconds(breaker.timeout),
+    `Retry-After ${DEDUCTION_BREAKER_SECONDS} s, breaker open ${breaker.timeout}`,
+  );
 });
 
 test("the gateway's calls have no Dapr retry (it retries timeouts whatever `matching` says) and no Dapr breaker (it counts members' 4xx)", (t) => {
   const spec = resiliency('resiliency-gateway.yaml').spec;
   t.deepEqual(Object.keys(spec.policies), ['timeouts']);
-  for (const [app, target] of Object.entries(spec.targets.apps as Record<string, Record<string, string>>)) t.deepEqual(Object.keys(target), ['timeout'], app);
+  for (const [app, target] of Object.entries(spec.targets.apps as Record<string, Record<string, string>>))
+    t.deepEqual(Object.keys(target), ['timeout'], app);
   const config = gatewayConfig({});
-  t.true(config.REGISTRATION_BREAKER_OPEN_SECONDS > 0, 'the registration circuit is the gateway\'s own');
+  t.true(config.REGISTRATION_BREAKER_OPEN_SECONDS > 0, "the registration circuit is the gateway's own");
 });
 
 test('a DELETE with the recommendation service hung fits inside the gateway timeout: one withdrawal try, never retried', (t) => {

@@ -7,7 +7,12 @@ import type { Op } from '../support/history.js';
 const op = (o: Partial<Op> & Pick<Op, 'kind' | 'recipeId' | 'outcome'>): Op => ({ member: 'm1', gateway: 0, start: 0, end: 1, ...o });
 const live = (recipeId: string): Written => ({ recipeId, memberId: 'm1' });
 const deleted = (recipeId: string, pointsRevoked: number): Written => ({ recipeId, memberId: 'm1', deletedAt: 'x', pointsRevoked });
-const catalogued = (recipeId: string, by: string[], deletedAt?: string): Catalogued => ({ recipeId, points: by.length, recommendations: by.map((b) => ({ by: b, points: 1 })), deletedAt });
+const catalogued = (recipeId: string, by: string[], deletedAt?: string): Catalogued => ({
+  recipeId,
+  points: by.length,
+  recommendations: by.map((b) => ({ by: b, points: 1 })),
+  deletedAt,
+});
 
 function correct() {
   const ops: Op[] = [
@@ -29,9 +34,15 @@ test('a correct history has no anomaly', (t) => {
 const planted: [string, (h: ReturnType<typeof correct>) => void][] = [
   ['acknowledged registration lost', (h) => h.written.delete('r1')],
   ['refused registration happened anyway', (h) => h.written.set('r2', live('r2'))],
-  ['retried key answered another recipe', (h) => h.ops.push(op({ kind: 'register', recipeId: 'r1', outcome: 'ok', status: 201, body: { recipeId: 'other' } }))],
+  [
+    'retried key answered another recipe',
+    (h) => h.ops.push(op({ kind: 'register', recipeId: 'r1', outcome: 'ok', status: 201, body: { recipeId: 'other' } })),
+  ],
   ['acknowledged delete lost', (h) => h.written.set('r1', live('r1'))],
-  ['a retried delete answered differently', (h) => h.ops.push(op({ kind: 'delete', recipeId: 'r1', outcome: 'ok', status: 200, body: { pointsRevoked: 2 } }))],
+  [
+    'a retried delete answered differently',
+    (h) => h.ops.push(op({ kind: 'delete', recipeId: 'r1', outcome: 'ok', status: 200, body: { pointsRevoked: 2 } })),
+  ],
   ["points revoked differ from the recipe's points", (h) => h.catalogue.set('r1', catalogued('r1', ['m2', 'm4'], 'x'))],
   ['acknowledged recommendation lost', (h) => h.catalogue.set('r1', { ...catalogued('r1', [], 'x'), points: 1 })],
   [
@@ -41,7 +52,10 @@ const planted: [string, (h: ReturnType<typeof correct>) => void][] = [
       h.catalogue.set('r1', { ...catalogued('r1', ['m2', 'm5'], 'x'), points: 1 });
     },
   ],
-  ['deleted recipe recommended', (h) => h.ops.push(op({ kind: 'recommend', recipeId: 'r1', member: 'm6', outcome: 'ok', status: 201, start: 8, end: 9 }))],
+  [
+    'deleted recipe recommended',
+    (h) => h.ops.push(op({ kind: 'recommend', recipeId: 'r1', member: 'm6', outcome: 'ok', status: 201, start: 8, end: 9 })),
+  ],
 ];
 
 for (const [kind, plant] of planted) {

@@ -33,15 +33,21 @@ test('when the recommendation service is down, a delete is 503 with Retry-After 
   t.is((await alice.post('/myrecipes', sampleRecipe('Registered while recipe is down'))).status, 201);
 
   await system.all('recipe', (r) => r.startApp());
-  const deleted = await eventually(async () => {
-    const res = await alice.delete(`/myrecipes/${created.recipeId}`);
-    return res.status === 200 ? res : undefined;
-  }, { what: 'delete after recovery', timeoutMs: 30_000, intervalMs: 500 });
+  const deleted = await eventually(
+    async () => {
+      const res = await alice.delete(`/myrecipes/${created.recipeId}`);
+      return res.status === 200 ? res : undefined;
+    },
+    { what: 'delete after recovery', timeoutMs: 30_000, intervalMs: 500 },
+  );
   t.deepEqual(deleted.body, { recipeId: created.recipeId, pointsRevoked: 1 });
   await eventually(async () => (await alice.get('/mypages/me')).body.balance === 0, { what: 'balance 0' });
-  const page = await eventually(async () => {
-    const p = (await alice.get('/mypages/me')).body;
-    return p.recipes.length === 1 ? p : undefined;
-  }, { what: 'the recipe registered during the outage is listed' });
+  const page = await eventually(
+    async () => {
+      const p = (await alice.get('/mypages/me')).body;
+      return p.recipes.length === 1 ? p : undefined;
+    },
+    { what: 'the recipe registered during the outage is listed' },
+  );
   t.is(page.recipes[0].title, 'Registered while recipe is down');
 });

@@ -17,7 +17,8 @@ test.after.always(async () => {
   await system?.stop();
 });
 
-const member = async (name: string): Promise<MemberClient> => memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
+const member = async (name: string): Promise<MemberClient> =>
+  memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
 
 test.serial('a member reusing an Idempotency-Key (409 after 409) does not stop anyone else from registering', async (t) => {
   const [mallory, alice] = await Promise.all([member('mallory'), member('alice')]);
@@ -49,20 +50,25 @@ test.serial("members asking for someone else's recipe (404 after 404) do not loc
   t.is(removed.status, 200, removed.text);
 });
 
-test.serial('a flood of refused recommendations (own recipe, unknown recipe, repeats) does not stop anyone else from recommending', async (t) => {
-  const [author, fan, other] = await Promise.all([member('author'), member('fan'), member('other')]);
-  const ids: string[] = [];
-  for (const title of ['One', 'Two']) {
-    const res = await author.post('/myrecipes', sampleRecipe(title));
-    ids.push(res.body.recipeId);
-  }
-  await eventually(async () => (await Promise.all(ids.map((id) => author.get(`/recipes/${id}`)))).every((r) => r.status === 200), { what: 'in the catalogue' });
-  t.is((await fan.post(`/recipes/${ids[0]}/recommendations`)).status, 201);
-  for (let i = 0; i < 8; i++) {
-    t.is((await author.post(`/recipes/${ids[0]}/recommendations`)).status, 403);
-    t.is((await fan.post(`/recipes/${randomUUID()}/recommendations`)).status, 404);
-    t.is((await fan.post(`/recipes/${ids[0]}/recommendations`)).status, 200);
-  }
-  const res = await other.post(`/recipes/${ids[0]}/recommendations`);
-  t.is(res.status, 201, res.text);
-});
+test.serial(
+  'a flood of refused recommendations (own recipe, unknown recipe, repeats) does not stop anyone else from recommending',
+  async (t) => {
+    const [author, fan, other] = await Promise.all([member('author'), member('fan'), member('other')]);
+    const ids: string[] = [];
+    for (const title of ['One', 'Two']) {
+      const res = await author.post('/myrecipes', sampleRecipe(title));
+      ids.push(res.body.recipeId);
+    }
+    await eventually(async () => (await Promise.all(ids.map((id) => author.get(`/recipes/${id}`)))).every((r) => r.status === 200), {
+      what: 'in the catalogue',
+    });
+    t.is((await fan.post(`/recipes/${ids[0]}/recommendations`)).status, 201);
+    for (let i = 0; i < 8; i++) {
+      t.is((await author.post(`/recipes/${ids[0]}/recommendations`)).status, 403);
+      t.is((await fan.post(`/recipes/${randomUUID()}/recommendations`)).status, 404);
+      t.is((await fan.post(`/recipes/${ids[0]}/recommendations`)).status, 200);
+    }
+    const res = await other.post(`/recipes/${ids[0]}/recommendations`);
+    t.is(res.status, 201, res.text);
+  },
+);

@@ -30,21 +30,33 @@ const logLines = (app: keyof System['services']) =>
 test('one trace id is seen by the gateway, myrecipe, recipe and mypage for one registration, and on every log line of it', async (t) => {
   const traceId = randomBytes(16).toString('hex');
   const alice = memberClient(system.gatewayUrl, await system.token('alice'));
-  const res = await alice.post('/myrecipes', sampleRecipe('Traced'), { headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } });
-  t.is(res.status, 201);
-  await eventually(async () => (await alice.get(`/recipes/${res.body.recipeId}`)).status === 200 && (await alice.get('/mypages/me')).body.recipes.length === 1, {
-    what: 'registration processed everywhere',
+  const res = await alice.post('/myrecipes', sampleRecipe('Traced'), {
+    headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
   });
+  t.is(res.status, 201);
+  await eventually(
+    async () =>
+      (await alice.get(`/recipes/${res.body.recipeId}`)).status === 200 && (await alice.get('/mypages/me')).body.recipes.length === 1,
+    {
+      what: 'registration processed everywhere',
+    },
+  );
   const expected = { gateway: '/myrecipes', myrecipe: '/myrecipes', recipe: '/events/registered', mypage: '/events/registered' } as const;
   for (const [app, path] of Object.entries(expected) as [keyof typeof expected, string][]) {
-    const traced = await eventually(async () => {
-      const lines = logLines(app).filter((l) => l.traceId === traceId);
-      return lines.some((l) => l.path === path) ? lines : undefined;
-    }, { what: `${app} logs of the trace` });
+    const traced = await eventually(
+      async () => {
+        const lines = logLines(app).filter((l) => l.traceId === traceId);
+        return lines.some((l) => l.path === path) ? lines : undefined;
+      },
+      { what: `${app} logs of the trace` },
+    );
     t.true(traced.length > 0, `${app} logged ${path} with the trace id`);
   }
   for (const app of Object.keys(expected) as (keyof typeof expected)[]) {
-    t.true(logLines(app).every((l) => typeof l.traceId === 'string' || !l.path), `${app}: every request line carries a trace id`);
+    t.true(
+      logLines(app).every((l) => typeof l.traceId === 'string' || !l.path),
+      `${app}: every request line carries a trace id`,
+    );
   }
 });
 
@@ -54,7 +66,8 @@ test('every app serves Prometheus metrics (requests by route, events by reply) a
   await eventually(async () => (await alice.get('/mypages/me')).body.recipes.length === 1, { what: 'processed' });
   const text = async (url: string) => (await fetch(url)).text();
   // Whichever replica handled it: the metrics of all replicas of the app.
-  const metricsOf = async (app: keyof System['services']) => (await Promise.all(system.replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
+  const metricsOf = async (app: keyof System['services']) =>
+    (await Promise.all(system.replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
   t.regex(await metricsOf('gateway'), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
   t.regex(await metricsOf('mypage'), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
   t.regex(await metricsOf('myrecipe'), /process_cpu_seconds_total/);

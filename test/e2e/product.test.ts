@@ -19,7 +19,8 @@ test.after.always(async () => {
   await system?.stop();
 });
 
-const member = async (name: string): Promise<MemberClient> => memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
+const member = async (name: string): Promise<MemberClient> =>
+  memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
 const memberId = async (client: MemberClient) => (await client.get('/mypages/me')).body.memberId as string;
 
 async function registered(author: MemberClient, title = 'Doenjang jjigae') {
@@ -39,7 +40,7 @@ test('FR1: a member registers a recipe and sees it as their own; another member 
   t.regex(created.body.recipeId, /^[0-9a-f-]{36}$/);
   t.deepEqual((await alice.get(`/myrecipes/${created.body.recipeId}`)).body, created.body);
   const foreign = await bob.get(`/myrecipes/${created.body.recipeId}`);
-  t.is(foreign.status, 404, 'someone else\'s recipe does not exist for you');
+  t.is(foreign.status, 404, "someone else's recipe does not exist for you");
   t.is(foreign.body.error.code, 'RECIPE.NOT_FOUND');
 });
 
@@ -105,26 +106,41 @@ test('FR4+5: deleting a recipe takes its points back at once, everywhere; only t
   const again = await alice.delete(`/myrecipes/${gone}`);
   t.is(again.status, 200, 'a repeated delete (a retry after a lost answer) answers as the first did');
   t.deepEqual(again.body, res.body);
-  t.is((await bob.delete(`/myrecipes/${gone}`)).status, 404, 'still nobody else\'s');
-  const page = await eventually(async () => {
-    const p = await pageOf(alice);
-    return p.balance === POINT && p.recipes.length === 1 ? p : undefined;
-  }, { what: 'my page after delete' });
-  t.deepEqual(page.recipes.map((r: { recipeId: string }) => r.recipeId), [keep]);
+  t.is((await bob.delete(`/myrecipes/${gone}`)).status, 404, "still nobody else's");
+  const page = await eventually(
+    async () => {
+      const p = await pageOf(alice);
+      return p.balance === POINT && p.recipes.length === 1 ? p : undefined;
+    },
+    { what: 'my page after delete' },
+  );
+  t.deepEqual(
+    page.recipes.map((r: { recipeId: string }) => r.recipeId),
+    [keep],
+  );
 });
 
 test('FR6: my page lists my recipes with points, newest first, and only mine', async (t) => {
   const [dana, erin] = await Promise.all([member('dana'), member('erin')]);
   const first = await registered(dana, 'First');
   const second = await registered(dana, 'Second');
-  await registered(erin, 'Not Dana\'s');
+  await registered(erin, "Not Dana's");
   await erin.post(`/recipes/${first}/recommendations`);
-  const page = await eventually(async () => {
-    const p = await pageOf(dana);
-    return p.balance === POINT ? p : undefined;
-  }, { what: 'dana page' });
+  const page = await eventually(
+    async () => {
+      const p = await pageOf(dana);
+      return p.balance === POINT ? p : undefined;
+    },
+    { what: 'dana page' },
+  );
   t.is(page.memberId, await memberId(dana));
-  t.deepEqual(page.recipes.map((r: { recipeId: string; points: number }) => [r.recipeId, r.points]), [[second, 0], [first, POINT]]);
+  t.deepEqual(
+    page.recipes.map((r: { recipeId: string; points: number }) => [r.recipeId, r.points]),
+    [
+      [second, 0],
+      [first, POINT],
+    ],
+  );
 });
 
 test('the catalogue is most recommended first and paginated', async (t) => {
@@ -133,16 +149,19 @@ test('the catalogue is most recommended first and paginated', async (t) => {
   const fans = await Promise.all(Array.from({ length: 3 }, () => member('fan')));
   for (const fan of fans) await fan.post(`/recipes/${high}/recommendations`);
   await fans[0]!.post(`/recipes/${low}/recommendations`);
-  const items = await eventually(async () => {
-    const all: { recipeId: string; points: number }[] = [];
-    for (let page = 1; ; page++) {
-      const res = await author.get(`/recipes?page=${page}&size=5`);
-      all.push(...res.body.items);
-      if (!res.body.hasMore) break;
-    }
-    const [h, l] = [all.findIndex((r) => r.recipeId === high), all.findIndex((r) => r.recipeId === low)];
-    return h >= 0 && l >= 0 && all[h]!.points === 3 * POINT && all[l]!.points === POINT ? all : undefined;
-  }, { what: 'catalogue order' });
+  const items = await eventually(
+    async () => {
+      const all: { recipeId: string; points: number }[] = [];
+      for (let page = 1; ; page++) {
+        const res = await author.get(`/recipes?page=${page}&size=5`);
+        all.push(...res.body.items);
+        if (!res.body.hasMore) break;
+      }
+      const [h, l] = [all.findIndex((r) => r.recipeId === high), all.findIndex((r) => r.recipeId === low)];
+      return h >= 0 && l >= 0 && all[h]!.points === 3 * POINT && all[l]!.points === POINT ? all : undefined;
+    },
+    { what: 'catalogue order' },
+  );
   t.true(items.findIndex((r) => r.recipeId === high) < items.findIndex((r) => r.recipeId === low));
   for (let i = 1; i < items.length; i++) t.true(items[i - 1]!.points >= items[i]!.points, 'sorted by points');
   t.is((await author.get('/recipes?size=0')).status, 400);
@@ -151,7 +170,9 @@ test('the catalogue is most recommended first and paginated', async (t) => {
 test('Idempotency-Key: a retried POST returns the first recipe; the key with another body is 409', async (t) => {
   const alice = await member('alice');
   const key = randomUUID();
-  const replies = await Promise.all(Array.from({ length: 4 }, () => alice.post('/myrecipes', sampleRecipe('Once only'), { headers: { 'idempotency-key': key } })));
+  const replies = await Promise.all(
+    Array.from({ length: 4 }, () => alice.post('/myrecipes', sampleRecipe('Once only'), { headers: { 'idempotency-key': key } })),
+  );
   t.true(replies.every((r) => r.status === 201));
   t.is(new Set(replies.map((r) => r.body.recipeId)).size, 1);
   const reused = await alice.post('/myrecipes', sampleRecipe('Something else'), { headers: { 'idempotency-key': key } });
@@ -177,7 +198,11 @@ test('bad input gets a clear 4xx JSON error and stores nothing', async (t) => {
   const massAssignment = await alice.post('/myrecipes', { ...sampleRecipe(), points: 1000, memberId: 'someone-else' });
   t.is(massAssignment.status, 400);
   t.is((await alice.post('/myrecipes', undefined, { rawBody: '{"title": ', headers: { 'content-type': 'application/json' } })).status, 400);
-  t.is((await alice.post('/myrecipes', undefined, { rawBody: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status, 415);
+  t.is(
+    (await alice.post('/myrecipes', undefined, { rawBody: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+      .status,
+    415,
+  );
   const huge = await alice.post('/myrecipes', { ...sampleRecipe(), steps: Array(60).fill('x'.repeat(2000)) });
   t.is(huge.status, 413);
   t.is((await alice.get('/myrecipes/../../etc/passwd')).status, 404);
@@ -197,7 +222,13 @@ test('authentication: missing, malformed, foreign and expired tokens are 401', a
 test('the withdrawal is not reachable through the gateway', async (t) => {
   const alice = await member('alice');
   const id = await registered(alice);
-  for (const [method, path] of [['POST', '/withdrawals'], ['POST', '/withdrawal-cancellations'], ['POST', `/recipes/${id}/withdrawal`], ['GET', '/members/x/balance'], ['GET', '/audit/recipes']] as const) {
+  for (const [method, path] of [
+    ['POST', '/withdrawals'],
+    ['POST', '/withdrawal-cancellations'],
+    ['POST', `/recipes/${id}/withdrawal`],
+    ['GET', '/members/x/balance'],
+    ['GET', '/audit/recipes'],
+  ] as const) {
     const res = await call(system.gatewayUrl, method, path, { token: await system.token('alice') });
     t.true(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
   }
@@ -214,9 +245,24 @@ test('events published twice, late or out of order (directly through Dapr) chang
   const asMyrecipe = viaSidecar(system.services.myrecipe, system.backing.mesh.daprApiToken);
   const now = new Date().toISOString();
   // A duplicate of the real Recommended (same id), an older total under a new id, a duplicate Registered.
-  await producer.publish('Recommended', { recipeId: id, authorId: aliceId, recommenderId: await memberId(bob), points: POINT, recipePoints: POINT, recommendedAt: now }, `Recommended:${id}:${await memberId(bob)}`);
-  await producer.publish('Recommended', { recipeId: id, authorId: aliceId, recommenderId: 'ghost', points: POINT, recipePoints: 0, recommendedAt: now });
-  await asMyrecipe.publish('Registered', { recipeId: id, memberId: aliceId, title: 'Replayed twice', registeredAt: now }, `Registered:${id}`);
+  await producer.publish(
+    'Recommended',
+    { recipeId: id, authorId: aliceId, recommenderId: await memberId(bob), points: POINT, recipePoints: POINT, recommendedAt: now },
+    `Recommended:${id}:${await memberId(bob)}`,
+  );
+  await producer.publish('Recommended', {
+    recipeId: id,
+    authorId: aliceId,
+    recommenderId: 'ghost',
+    points: POINT,
+    recipePoints: 0,
+    recommendedAt: now,
+  });
+  await asMyrecipe.publish(
+    'Registered',
+    { recipeId: id, memberId: aliceId, title: 'Replayed twice', registeredAt: now },
+    `Registered:${id}`,
+  );
   // A recipe whose Deleted arrives before its Registered never appears anywhere.
   const ghost = randomUUID();
   await asMyrecipe.publish('Deleted', { recipeId: ghost, memberId: aliceId, pointsRevoked: 0, deletedAt: now }, `Deleted:${ghost}`);
@@ -224,16 +270,22 @@ test('events published twice, late or out of order (directly through Dapr) chang
   await new Promise((r) => setTimeout(r, 1_500));
   const page = await pageOf(alice);
   t.is(page.balance, POINT);
-  t.deepEqual(page.recipes.map((r: { title: string }) => r.title), ['Replayed']);
+  t.deepEqual(
+    page.recipes.map((r: { title: string }) => r.title),
+    ['Replayed'],
+  );
   t.is((await bob.get(`/recipes/${ghost}`)).status, 404);
   t.is((await bob.post(`/recipes/${ghost}/recommendations`)).status, 404);
 });
 
 test.after('after the system goes quiet, balances agree across myrecipe, recipe and mypage', async (t) => {
-  const report = await eventually(async () => {
-    const r = await checkInvariants(checkTargets(system, POINT));
-    return r.ok ? r : Promise.reject(new Error(r.problems.join('\n')));
-  }, { what: 'invariants', timeoutMs: 20_000, intervalMs: 500 });
+  const report = await eventually(
+    async () => {
+      const r = await checkInvariants(checkTargets(system, POINT));
+      return r.ok ? r : Promise.reject(new Error(r.problems.join('\n')));
+    },
+    { what: 'invariants', timeoutMs: 20_000, intervalMs: 500 },
+  );
   t.true(report.members > 10);
   t.true(report.liveRecipes > 10);
 });

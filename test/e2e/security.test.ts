@@ -37,7 +37,11 @@ test('an app answers only its sidecar: without or with a wrong app token, 401', 
     const paths = { myrecipe: '/members/alice/balance', recipe: `/recipes/${recipeId}`, mypage: '/mypages/alice' };
     t.is((await call(appUrl, 'GET', paths[app])).status, 401, `${app} without token`);
     t.is((await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': 'guess' } })).status, 401, `${app} wrong token`);
-    t.is((await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system.backing.mesh.appApiToken } })).status, 200, `${app} with the sidecar's token`);
+    t.is(
+      (await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system.backing.mesh.appApiToken } })).status,
+      200,
+      `${app} with the sidecar's token`,
+    );
     t.is((await call(appUrl, 'GET', '/healthz')).status, 200, `${app} health needs no token`);
   }
 });
@@ -57,10 +61,15 @@ test('only myrecipe may call the withdrawal: the gateway gets 403 and the recipe
   const res = await sidecarOf('gateway').invoke('recipe', 'POST', 'withdrawals', { member: 'alice', body: { recipeId, attempt } });
   t.is(res.status, 403);
   t.regex(res.text, /access control policy has denied access/);
-  const cancel = await sidecarOf('mypage').invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'alice', body: { recipeId, attempt } });
+  const cancel = await sidecarOf('mypage').invoke('recipe', 'POST', 'withdrawal-cancellations', {
+    member: 'alice',
+    body: { recipeId, attempt },
+  });
   t.is(cancel.status, 403);
   await new Promise((r) => setTimeout(r, 300));
-  const after = recipeLogs().map((log, i) => log.slice(before[i]!.length)).join('\n');
+  const after = recipeLogs()
+    .map((log, i) => log.slice(before[i]!.length))
+    .join('\n');
   t.notRegex(after, /withdrawal/, 'the recipe app never saw the calls');
   t.is((await sidecarOf('gateway').invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 200, 'still recommendable');
 });
@@ -75,8 +84,16 @@ test('internal methods are denied to everyone else: balance, audit, and calls fr
 
 test('only the owner of an event may publish it', async (t) => {
   const attempt = async (app: keyof System['services'], topic: string) =>
-    call(system.services[app].daprUrl, 'POST', `/v1.0/publish/pubsub/${topic}`, { body: { recipeId }, headers: { 'dapr-api-token': token() } });
-  for (const [app, topic] of [['mypage', 'Registered'], ['recipe', 'Deleted'], ['myrecipe', 'Recommended'], ['mypage', 'recipe-outbox']] as const) {
+    call(system.services[app].daprUrl, 'POST', `/v1.0/publish/pubsub/${topic}`, {
+      body: { recipeId },
+      headers: { 'dapr-api-token': token() },
+    });
+  for (const [app, topic] of [
+    ['mypage', 'Registered'],
+    ['recipe', 'Deleted'],
+    ['myrecipe', 'Recommended'],
+    ['mypage', 'recipe-outbox'],
+  ] as const) {
     const res = await attempt(app, topic);
     t.is(res.status, 403, `${app} -> ${topic}: ${res.text}`);
   }

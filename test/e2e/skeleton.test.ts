@@ -20,16 +20,22 @@ test('when a member registers a recipe through the gateway, then the catalogue a
   const { recipeId } = created.body;
 
   const started = Date.now();
-  const listed = await eventually(async () => {
-    const [catalogue, page] = await Promise.all([alice.get('/recipes'), alice.get('/mypages/me')]);
-    const inCatalogue = catalogue.body.items.some((r: { recipeId: string }) => r.recipeId === recipeId);
-    const onPage = page.body.recipes.some((r: { recipeId: string }) => r.recipeId === recipeId);
-    return inCatalogue && onPage ? { catalogue: catalogue.body, page: page.body } : undefined;
-  }, { what: 'recipe in catalogue and my page', timeoutMs: 10_000, intervalMs: 20 });
+  const listed = await eventually(
+    async () => {
+      const [catalogue, page] = await Promise.all([alice.get('/recipes'), alice.get('/mypages/me')]);
+      const inCatalogue = catalogue.body.items.some((r: { recipeId: string }) => r.recipeId === recipeId);
+      const onPage = page.body.recipes.some((r: { recipeId: string }) => r.recipeId === recipeId);
+      return inCatalogue && onPage ? { catalogue: catalogue.body, page: page.body } : undefined;
+    },
+    { what: 'recipe in catalogue and my page', timeoutMs: 10_000, intervalMs: 20 },
+  );
   t.true(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
   t.is(listed.page.memberId, 'alice');
   t.is(listed.page.balance, 0);
-  t.like(listed.catalogue.items.find((r: { recipeId: string }) => r.recipeId === recipeId), { title: 'Skeleton stew', authorId: 'alice', points: 0 });
+  t.like(
+    listed.catalogue.items.find((r: { recipeId: string }) => r.recipeId === recipeId),
+    { title: 'Skeleton stew', authorId: 'alice', points: 0 },
+  );
 
   const recipe = await alice.get(`/recipes/${recipeId}`);
   t.is(recipe.status, 200);

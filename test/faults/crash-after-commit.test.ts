@@ -35,23 +35,40 @@ test('when myrecipe is killed between saving a recipe and publishing its event, 
   const first = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
   t.truthy(killed, 'the app died right after its commit');
   t.true(first.status >= 500, `the member got no success: ${first.status} ${first.text}`);
-  t.is(killed!.sidecarLink!.seen.filter((r) => r.includes('/publish/pubsub/Registered')).length, 0, 'the app died before any event was published');
+  t.is(
+    killed!.sidecarLink!.seen.filter((r) => r.includes('/publish/pubsub/Registered')).length,
+    0,
+    'the app died before any event was published',
+  );
 
   for (const myrecipe of system.replicas.myrecipe) myrecipe.sidecarLink!.setRule(undefined);
   await killed!.startApp();
-  const retried = await eventually(async () => {
-    const res = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
-    return res.status === 201 ? res : undefined;
-  }, { what: 'the retried registration', timeoutMs: 30_000, intervalMs: 500 });
+  const retried = await eventually(
+    async () => {
+      const res = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
+      return res.status === 201 ? res : undefined;
+    },
+    { what: 'the retried registration', timeoutMs: 30_000, intervalMs: 500 },
+  );
   const { recipeId } = retried.body;
 
   // The outbox relay published Registered: the catalogue and my page know the recipe.
-  await eventually(async () => (await alice.get(`/recipes/${recipeId}`)).status === 200, { what: 'recipe in the catalogue', timeoutMs: 30_000 });
-  const page = await eventually(async () => {
-    const p = (await alice.get('/mypages/me')).body;
-    return p.recipes.length > 0 ? p : undefined;
-  }, { what: 'recipe on my page', timeoutMs: 30_000 });
-  t.deepEqual(page.recipes.map((r: { recipeId: string }) => r.recipeId), [recipeId], 'exactly one recipe');
+  await eventually(async () => (await alice.get(`/recipes/${recipeId}`)).status === 200, {
+    what: 'recipe in the catalogue',
+    timeoutMs: 30_000,
+  });
+  const page = await eventually(
+    async () => {
+      const p = (await alice.get('/mypages/me')).body;
+      return p.recipes.length > 0 ? p : undefined;
+    },
+    { what: 'recipe on my page', timeoutMs: 30_000 },
+  );
+  t.deepEqual(
+    page.recipes.map((r: { recipeId: string }) => r.recipeId),
+    [recipeId],
+    'exactly one recipe',
+  );
   const again = await alice.post('/myrecipes', sampleRecipe('Survives a crash'), { headers: { 'idempotency-key': key } });
   t.is(again.body.recipeId, recipeId);
 });

@@ -16,7 +16,11 @@ test.after.always(async () => {
   await system?.stop();
 });
 
-async function outage(t: { log: (...v: unknown[]) => void; true: (v: boolean, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }, fail: () => Promise<void>, heal: () => Promise<void>) {
+async function outage(
+  t: { log: (...v: unknown[]) => void; true: (v: boolean, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void },
+  fail: () => Promise<void>,
+  heal: () => Promise<void>,
+) {
   const traffic = await startTraffic(system);
   await sleep(3_000);
   const before = traffic.record.registered.size;
@@ -32,10 +36,21 @@ async function outage(t: { log: (...v: unknown[]) => void; true: (v: boolean, m?
   t.deepEqual(await verifyQuiet(system, record), []);
 }
 
-test.serial('when the recommendation app is killed (SIGKILL) and restarted, then registrations keep succeeding and every Registered is processed after it is back', async (t) => {
-  await outage(t, () => system.all('recipe', (r) => r.stopApp('SIGKILL')), () => system.all('recipe', (r) => r.startApp()));
-});
+test.serial(
+  'when the recommendation app is killed (SIGKILL) and restarted, then registrations keep succeeding and every Registered is processed after it is back',
+  async (t) => {
+    await outage(
+      t,
+      () => system.all('recipe', (r) => r.stopApp('SIGKILL')),
+      () => system.all('recipe', (r) => r.startApp()),
+    );
+  },
+);
 
 test.serial('when the recommendation sidecar is killed (SIGKILL) and restarted, then the same holds', async (t) => {
-  await outage(t, () => system.all('recipe', (r) => r.stopSidecar('SIGKILL')), () => system.all('recipe', (r) => r.startSidecar()));
+  await outage(
+    t,
+    () => system.all('recipe', (r) => r.stopSidecar('SIGKILL')),
+    () => system.all('recipe', (r) => r.startSidecar()),
+  );
 });

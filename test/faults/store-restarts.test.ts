@@ -38,7 +38,14 @@ test('when PostgreSQL is restarted mid-run, then clean 503s during the outage an
   const record = await traffic.stop();
   t.log(describe(record));
   t.true(refused > 0, 'the outage was answered with 503s');
-  t.deepEqual(Object.values(system.services).map((s) => s.daprd.child.pid), sidecars, 'the same sidecars throughout');
-  t.true(Object.values(system.services).every((s) => s.daprd.child.exitCode === null), 'no sidecar exited');
+  t.deepEqual(
+    Object.values(system.services).map((s) => s.daprd.child.pid),
+    sidecars,
+    'the same sidecars throughout',
+  );
+  t.true(
+    Object.values(system.services).every((s) => s.daprd.child.exitCode === null),
+    'no sidecar exited',
+  );
   t.deepEqual(await verifyQuiet(system, record), []);
 });

@@ -22,7 +22,11 @@ test.before(async () => {
   backing = await startBacking();
   let myrecipeProducer: RunningService;
   let recipeProducer: RunningService;
-  [mypage, myrecipeProducer, recipeProducer] = await Promise.all([startApp(backing, 'mypage'), startSidecarOnly(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe')]);
+  [mypage, myrecipeProducer, recipeProducer] = await Promise.all([
+    startApp(backing, 'mypage'),
+    startSidecarOnly(backing, 'myrecipe'),
+    startSidecarOnly(backing, 'recipe'),
+  ]);
   producers = [myrecipeProducer, recipeProducer];
   dapr = viaSidecar(mypage, backing.mesh.daprApiToken);
   asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
@@ -36,17 +40,26 @@ test.after.always(async () => {
 
 const page = (member: string) => dapr.invoke('mypage', 'GET', `mypages/${member}`);
 const now = () => new Date().toISOString();
-const registered = (recipeId: string, memberId: string, title: string) => asMyrecipe.publish('Registered', { recipeId, memberId, title, registeredAt: now() }, `Registered:${recipeId}`);
+const registered = (recipeId: string, memberId: string, title: string) =>
+  asMyrecipe.publish('Registered', { recipeId, memberId, title, registeredAt: now() }, `Registered:${recipeId}`);
 const recommended = (recipeId: string, authorId: string, recommenderId: string, recipePoints: number) =>
-  asRecipe.publish('Recommended', { recipeId, authorId, recommenderId, points: 1, recipePoints, recommendedAt: now() }, `Recommended:${recipeId}:${recommenderId}`);
-const deleted = (recipeId: string, memberId: string) => asMyrecipe.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
+  asRecipe.publish(
+    'Recommended',
+    { recipeId, authorId, recommenderId, points: 1, recipePoints, recommendedAt: now() },
+    `Recommended:${recipeId}:${recommenderId}`,
+  );
+const deleted = (recipeId: string, memberId: string) =>
+  asMyrecipe.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
 
 test('the migrations created the read model in its own schema', async (t) => {
   const client = new pg.Client({ connectionString: backing.db.url });
   await client.connect();
   const { rows } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'mypage' ORDER BY 1");
   await client.end();
-  t.deepEqual(rows.map((r) => r.table_name), ['knex_migrations', 'knex_migrations_lock', 'recipes']);
+  t.deepEqual(
+    rows.map((r) => r.table_name),
+    ['knex_migrations', 'knex_migrations_lock', 'recipes'],
+  );
 });
 
 test('replicas starting at the same moment on an empty database all migrate it, one at a time', async (t) => {
@@ -55,9 +68,15 @@ test('replicas starting at the same moment on an empty database all migrate it, 
   const replicas = Array.from({ length: 4 }, () => connect(db.url, 'mypage', 2));
   try {
     const results = await Promise.allSettled(replicas.map((knex) => migrate(knex, 'mypage', log)));
-    t.deepEqual(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), ['ok', 'ok', 'ok', 'ok']);
+    t.deepEqual(
+      results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')),
+      ['ok', 'ok', 'ok', 'ok'],
+    );
     const { rows } = await replicas[0]!.raw('SELECT name FROM mypage.knex_migrations ORDER BY id');
-    t.deepEqual(rows.map((r: { name: string }) => r.name), ['001_recipes_and_processed_events', '002_drop_processed_events']);
+    t.deepEqual(
+      rows.map((r: { name: string }) => r.name),
+      ['001_recipes_and_processed_events', '002_drop_processed_events'],
+    );
   } finally {
     await Promise.all(replicas.map((knex) => knex.destroy()));
     await db.drop();
@@ -70,11 +89,18 @@ test('the read model converges whatever copies of an event arrive first: an earl
   // The same event id twice, the first copy carrying a lower total (as a
   // record written by an attempt that lost its race once could).
   await recommended(id, 'ivan', 'x', 1);
-  await asRecipe.publish('Recommended', { recipeId: id, authorId: 'ivan', recommenderId: 'x', points: 1, recipePoints: 2, recommendedAt: now() }, `Recommended:${id}:x`);
-  const view = await eventually(async () => {
-    const res = await page('ivan');
-    return res.body.balance === 2 ? res.body : undefined;
-  }, { what: 'the higher total', timeoutMs: 10_000 });
+  await asRecipe.publish(
+    'Recommended',
+    { recipeId: id, authorId: 'ivan', recommenderId: 'x', points: 1, recipePoints: 2, recommendedAt: now() },
+    `Recommended:${id}:x`,
+  );
+  const view = await eventually(
+    async () => {
+      const res = await page('ivan');
+      return res.body.balance === 2 ? res.body : undefined;
+    },
+    { what: 'the higher total', timeoutMs: 10_000 },
+  );
   t.is(view.recipes[0].points, 2);
 });
 
@@ -92,11 +118,17 @@ test('when events arrive out of order and twice, then the page and balance come 
   await recommended(c, 'gina', 'y', 5);
   await registered(c, 'gina', 'Gone');
 
-  const view = await eventually(async () => {
-    const res = await page('gina');
-    return res.body.balance === 5 && res.body.recipes.length === 2 ? res.body : undefined;
-  }, { what: 'settled page' });
-  t.deepEqual(view.recipes.map((r: { title: string; points: number }) => [r.title, r.points]).sort(), [['Naengmyeon', 2], ['Sundubu', 3]]);
+  const view = await eventually(
+    async () => {
+      const res = await page('gina');
+      return res.body.balance === 5 && res.body.recipes.length === 2 ? res.body : undefined;
+    },
+    { what: 'settled page' },
+  );
+  t.deepEqual(view.recipes.map((r: { title: string; points: number }) => [r.title, r.points]).sort(), [
+    ['Naengmyeon', 2],
+    ['Sundubu', 3],
+  ]);
   await new Promise((r) => setTimeout(r, 300));
   t.is((await page('gina')).body.balance, 5);
 });
@@ -105,10 +137,13 @@ test('the catalogue lists live recipes most recommended first, with pages', asyn
   const ids = [randomUUID(), randomUUID(), randomUUID()];
   await Promise.all(ids.map((id, i) => registered(id, 'hank', `Catalogue ${i}`)));
   await Promise.all(ids.map((id, i) => recommended(id, 'hank', 'r', 100 + i)));
-  const first = await eventually(async () => {
-    const res = await dapr.invoke('mypage', 'GET', 'catalogue?page=1&size=2');
-    return res.body.items?.[0]?.points === 102 && res.body.items[1]?.points === 101 ? res.body : undefined;
-  }, { what: 'sorted catalogue' });
+  const first = await eventually(
+    async () => {
+      const res = await dapr.invoke('mypage', 'GET', 'catalogue?page=1&size=2');
+      return res.body.items?.[0]?.points === 102 && res.body.items[1]?.points === 101 ? res.body : undefined;
+    },
+    { what: 'sorted catalogue' },
+  );
   t.true(first.hasMore);
   const second = await dapr.invoke('mypage', 'GET', 'catalogue?page=2&size=2');
   t.is(second.body.items[0].points, 100);
@@ -117,6 +152,14 @@ test('the catalogue lists live recipes most recommended first, with pages', asyn
 });
 
 test('when a malformed Deleted arrives, then it is dead-lettered', async (t) => {
-  await asMyrecipe.publish('Deleted', { recipeId: randomUUID(), memberId: 'x', pointsRevoked: -1, deletedAt: 'yesterday' }, 'poison-deleted');
-  t.truthy(await eventually(async () => (await readTopic(backing.redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), { what: 'dead letter' }));
+  await asMyrecipe.publish(
+    'Deleted',
+    { recipeId: randomUUID(), memberId: 'x', pointsRevoked: -1, deletedAt: 'yesterday' },
+    'poison-deleted',
+  );
+  t.truthy(
+    await eventually(async () => (await readTopic(backing.redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), {
+      what: 'dead letter',
+    }),
+  );
 });

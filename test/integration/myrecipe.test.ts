@@ -22,7 +22,11 @@ let asRecipe: ReturnType<typeof viaSidecar>;
 
 test.before(async () => {
   backing = await startBacking();
-  [myrecipe, recipeProducer, myrecipeReplica] = await Promise.all([startApp(backing, 'myrecipe'), startSidecarOnly(backing, 'recipe'), startSidecarOnly(backing, 'myrecipe')]);
+  [myrecipe, recipeProducer, myrecipeReplica] = await Promise.all([
+    startApp(backing, 'myrecipe'),
+    startSidecarOnly(backing, 'recipe'),
+    startSidecarOnly(backing, 'myrecipe'),
+  ]);
   dapr = viaSidecar(myrecipe, backing.mesh.daprApiToken);
   asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
 });
@@ -46,10 +50,13 @@ test('when a recipe is registered, then it is stored in PostgreSQL and Registere
   await client.end();
   t.is(rows.rowCount, 1);
 
-  const events = await eventually(async () => {
-    const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
-    return all.length >= 1 ? all : undefined;
-  }, { what: 'Registered', timeoutMs: 15_000 });
+  const events = await eventually(
+    async () => {
+      const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
+      return all.length >= 1 ? all : undefined;
+    },
+    { what: 'Registered', timeoutMs: 15_000 },
+  );
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
   t.is(all.length, 1, 'one delivery per event');
@@ -59,7 +66,10 @@ test('when a recipe is registered, then it is stored in PostgreSQL and Registere
 
 test('when the same Idempotency-Key is sent five times at once, then exactly one recipe exists', async (t) => {
   const replies = await Promise.all(Array.from({ length: 5 }, () => register('alice', sampleRecipe('Once'), 'same-key')));
-  t.true(replies.every((r) => r.status === 201), replies.map((r) => r.text).join('\n'));
+  t.true(
+    replies.every((r) => r.status === 201),
+    replies.map((r) => r.text).join('\n'),
+  );
   t.is(new Set(replies.map((r) => r.body.recipeId)).size, 1);
   const other = await register('alice', sampleRecipe('Different'), 'same-key');
   t.is(other.status, 409);
@@ -76,7 +86,14 @@ test('when the body carries unknown fields or bad types, then 400 names the fiel
 
 test('when Recommended arrives (twice, and an older one late), then the author balance counts the latest total once', async (t) => {
   const { body } = await register('bob', sampleRecipe('Bossam'));
-  const event = (recipePoints: number, recommenderId: string) => ({ recipeId: body.recipeId, authorId: 'bob', recommenderId, points: 1, recipePoints, recommendedAt: new Date().toISOString() });
+  const event = (recipePoints: number, recommenderId: string) => ({
+    recipeId: body.recipeId,
+    authorId: 'bob',
+    recommenderId,
+    points: 1,
+    recipePoints,
+    recommendedAt: new Date().toISOString(),
+  });
   await asRecipe.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
   await asRecipe.publish('Recommended', event(2, 'dave'), `Recommended:${body.recipeId}:dave`);
   await asRecipe.publish('Recommended', event(1, 'carol'), `Recommended:${body.recipeId}:carol`);
@@ -88,7 +105,9 @@ test('when Recommended arrives (twice, and an older one late), then the author b
 
 test('when a malformed event arrives, then it goes to the dead-letter topic and is not retried forever', async (t) => {
   await asRecipe.publish('Recommended', { recipeId: 'not-a-uuid' }, 'poison-1');
-  const dead = await eventually(async () => (await readTopic(backing.redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), { what: 'dead letter' });
+  const dead = await eventually(async () => (await readTopic(backing.redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), {
+    what: 'dead letter',
+  });
   t.deepEqual(dead.data, { recipeId: 'not-a-uuid' });
 });
 
@@ -100,14 +119,17 @@ test('when the recommendation service has no app behind its sidecar, a delete an
   t.is((await dapr.invoke('myrecipe', 'GET', `myrecipes/${body.recipeId}`, { member: 'erin' })).status, 200);
 });
 
-test('two replicas on real sidecars: a delete committing between a credit\'s reads never brings the deleted recipe\'s points back (PostgreSQL transactions, real ETags)', async (t) => {
+test("two replicas on real sidecars: a delete committing between a credit's reads never brings the deleted recipe's points back (PostgreSQL transactions, real ETags)", async (t) => {
   const log = createLogger('replica', 'silent');
   const sidecar = createSidecar({ host: '127.0.0.1', httpPort: myrecipeReplica.daprHttpPort, apiToken: backing.mesh.daprApiToken, log });
   const store = createStore(sidecar, 'myrecipe-store');
   const replica = (wrap: (s: MyRecipeStore) => MyRecipeStore) =>
     createMyRecipes({
       store: wrap(store),
-      outbox: { intend: async () => ({ id: randomUUID(), topic: 'Deleted', subject: {}, createdAt: new Date().toISOString() }), finished: () => undefined },
+      outbox: {
+        intend: async () => ({ id: randomUUID(), topic: 'Deleted', subject: {}, createdAt: new Date().toISOString() }),
+        finished: () => undefined,
+      },
       // The recommendation service holds the points (this test is about myrecipe's store).
       recommendations: { withdraw: async () => ({ held: true, pointsRevoked: 1 }), releaseHold: async () => undefined },
       clock: () => new Date(),
@@ -123,11 +145,33 @@ test('two replicas on real sidecars: a delete committing between a credit\'s rea
     await run?.();
     return read;
   };
-  const crediting = replica((s) => ({ ...s, getLedger: async (m) => afterRead(await s.getLedger(m)), getRecipe: async (r) => afterRead(await s.getRecipe(r)) }));
+  const crediting = replica((s) => ({
+    ...s,
+    getLedger: async (m) => afterRead(await s.getLedger(m)),
+    getRecipe: async (r) => afterRead(await s.getRecipe(r)),
+  }));
   const deleting = replica((s) => s);
   const { body } = await register('ivy', sampleRecipe('Gone for good'));
-  await crediting.onRecommended({ recipeId: body.recipeId, authorId: 'ivy', recommenderId: 'x', points: 1, recipePoints: 1, recommendedAt: new Date().toISOString() });
+  await crediting.onRecommended({
+    recipeId: body.recipeId,
+    authorId: 'ivy',
+    recommenderId: 'x',
+    points: 1,
+    recipePoints: 1,
+    recommendedAt: new Date().toISOString(),
+  });
   interleave = () => deleting.remove('ivy', body.recipeId);
-  await crediting.onRecommended({ recipeId: body.recipeId, authorId: 'ivy', recommenderId: 'y', points: 1, recipePoints: 2, recommendedAt: new Date().toISOString() });
-  t.deepEqual((await dapr.invoke('myrecipe', 'GET', 'members/ivy/balance')).body, { memberId: 'ivy', balance: 0, recipes: {} }, 'the deleted recipe earns nothing, for good');
+  await crediting.onRecommended({
+    recipeId: body.recipeId,
+    authorId: 'ivy',
+    recommenderId: 'y',
+    points: 1,
+    recipePoints: 2,
+    recommendedAt: new Date().toISOString(),
+  });
+  t.deepEqual(
+    (await dapr.invoke('myrecipe', 'GET', 'members/ivy/balance')).body,
+    { memberId: 'ivy', balance: 0, recipes: {} },
+    'the deleted recipe earns nothing, for good',
+  );
 });

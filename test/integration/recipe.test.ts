@@ -38,27 +38,46 @@ test.after.always(async () => {
 
 async function registered(author = 'alice') {
   const recipeId = randomUUID();
-  await asMyrecipe.publish('Registered', { recipeId, memberId: author, title: `Recipe ${recipeId.slice(0, 4)}`, registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
+  await asMyrecipe.publish(
+    'Registered',
+    { recipeId, memberId: author, title: `Recipe ${recipeId.slice(0, 4)}`, registeredAt: new Date().toISOString() },
+    `Registered:${recipeId}`,
+  );
   await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status === 200, { what: 'recipe in catalogue' });
   return recipeId;
 }
 
 const recommend = (recipeId: string, member: string) => dapr.invoke('recipe', 'POST', `recipes/${recipeId}/recommendations`, { member });
 
-test('when ten different members recommend at once, then the recipe has ten times POINT and one Recommended per member, the last totals reaching the recipe\'s', async (t) => {
+test("when ten different members recommend at once, then the recipe has ten times POINT and one Recommended per member, the last totals reaching the recipe's", async (t) => {
   const recipeId = await registered();
   const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => recommend(recipeId, `member-${i}`)));
-  t.true(replies.every((r) => r.status === 201), replies.map((r) => r.text).join('\n'));
+  t.true(
+    replies.every((r) => r.status === 201),
+    replies.map((r) => r.text).join('\n'),
+  );
   // Reading a recipe gives the totals its head copied from its buckets: the outbox relay copies them within moments.
-  await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points === 30, { what: 'the copied totals' });
+  await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points === 30, {
+    what: 'the copied totals',
+  });
   t.like((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body, { points: 30, recommendations: 10 });
-  const events = await eventually(async () => {
-    const mine = (await readTopic(backing.redis, 'Recommended')).filter((e) => e.data.recipeId === recipeId);
-    return new Set(mine.map((e) => e.id)).size === 10 ? mine : undefined;
-  }, { what: 'ten Recommended ids' });
+  const events = await eventually(
+    async () => {
+      const mine = (await readTopic(backing.redis, 'Recommended')).filter((e) => e.data.recipeId === recipeId);
+      return new Set(mine.map((e) => e.id)).size === 10 ? mine : undefined;
+    },
+    { what: 'ten Recommended ids' },
+  );
   t.is(events.length, 10, 'one delivery per event');
-  t.true(events.every((e) => e.data.points === 3 && e.data.recipePoints >= 3 && e.data.recipePoints <= 30), 'each names its own point and a total read after it');
-  t.is(Math.max(...events.map((e) => e.data.recipePoints)), 30, 'the largest total is the recipe\'s: subscribers that keep the largest end exact');
+  t.true(
+    events.every((e) => e.data.points === 3 && e.data.recipePoints >= 3 && e.data.recipePoints <= 30),
+    'each names its own point and a total read after it',
+  );
+  t.is(
+    Math.max(...events.map((e) => e.data.recipePoints)),
+    30,
+    "the largest total is the recipe's: subscribers that keep the largest end exact",
+  );
 });
 
 test('when one member recommends ten times at once, then the point is awarded once', async (t) => {
@@ -66,7 +85,9 @@ test('when one member recommends ten times at once, then the point is awarded on
   const replies = await Promise.all(Array.from({ length: 10 }, () => recommend(recipeId, 'bob')));
   t.is(replies.filter((r) => r.status === 201).length, 1);
   t.is(replies.filter((r) => r.status === 200).length, 9);
-  await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points === 3, { what: 'the copied totals' });
+  await eventually(async () => (await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points === 3, {
+    what: 'the copied totals',
+  });
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body.points, 3, 'and never more');
 });
@@ -85,7 +106,13 @@ test('the withdrawal reports the points, is idempotent per attempt, hides the re
   const withdraw = (member: string) => dapr.invoke('recipe', 'POST', 'withdrawals', { member, body: { recipeId, attempt } });
   const first = await withdraw('dave');
   const again = await withdraw('dave');
-  t.deepEqual([first.body, again.body], [{ recipeId, held: true, pointsRevoked: 3 }, { recipeId, held: true, pointsRevoked: 3 }]);
+  t.deepEqual(
+    [first.body, again.body],
+    [
+      { recipeId, held: true, pointsRevoked: 3 },
+      { recipeId, held: true, pointsRevoked: 3 },
+    ],
+  );
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
   t.is((await withdraw('mallory')).status, 403);
   t.is((await dapr.invoke('recipe', 'POST', 'withdrawal-cancellations', { member: 'dave', body: { recipeId, attempt } })).status, 204);
@@ -99,10 +126,12 @@ test('Dapr quirk this design avoids: a state.redis transaction whose ETag check 
   await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store', { headers: token, body: [{ key, value: 1 }] });
   const res = await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store/transaction', {
     headers: token,
-    body: { operations: [
-      { operation: 'upsert', request: { key, value: 2, etag: '999', options: { concurrency: 'first-write' } } },
-      { operation: 'upsert', request: { key: `${key}-other`, value: 'written anyway' } },
-    ] },
+    body: {
+      operations: [
+        { operation: 'upsert', request: { key, value: 2, etag: '999', options: { concurrency: 'first-write' } } },
+        { operation: 'upsert', request: { key: `${key}-other`, value: 'written anyway' } },
+      ],
+    },
   });
   t.true(res.status >= 400, 'the transaction fails on the ETag');
   t.is((await dapr.getState('recipe-store', key)).body, 1);
@@ -116,7 +145,13 @@ test('with a replica of the service on another sidecar: a recommendation whose g
   let interleave: (() => Promise<unknown>) | undefined;
   const store = createStore(sidecar, 'recipe-store');
   let replica!: Catalogue;
-  const outbox = createOutbox({ sidecar, pubsub: 'pubsub', appId: 'recipe', log, resolver: { settle: (i) => replica.resolver.settle(i), abandon: (i) => replica.resolver.abandon(i) } });
+  const outbox = createOutbox({
+    sidecar,
+    pubsub: 'pubsub',
+    appId: 'recipe',
+    log,
+    resolver: { settle: (i) => replica.resolver.settle(i), abandon: (i) => replica.resolver.abandon(i) },
+  });
   replica = createCatalogue({
     store: {
       ...store,
@@ -136,25 +171,45 @@ test('with a replica of the service on another sidecar: a recommendation whose g
   interleave = () => dapr.invoke('recipe', 'POST', 'withdrawals', { member: 'gina', body: { recipeId, attempt: randomUUID() } });
   await t.throwsAsync(() => replica.recommend(recipeId, 'hank'), { message: 'no such recipe' });
   // The app's relay gets the intent, finds nothing, and after its settle time (5 s here) fences the attempt off.
-  const fenced = await eventually(async () => {
-    const value = (await dapr.getState('recipe-store', `recipe:${recipeId}#${bucketOf('hank')}`)).body;
-    return value?.fenced?.length ? value : undefined;
-  }, { what: 'the attempt fenced off', timeoutMs: 30_000, intervalMs: 500 });
+  const fenced = await eventually(
+    async () => {
+      const value = (await dapr.getState('recipe-store', `recipe:${recipeId}#${bucketOf('hank')}`)).body;
+      return value?.fenced?.length ? value : undefined;
+    },
+    { what: 'the attempt fenced off', timeoutMs: 30_000, intervalMs: 500 },
+  );
   t.deepEqual(fenced.recommendations, []);
   t.is(fenced.points, 0);
-  t.false((await readTopic(backing.redis, 'Recommended')).some((e) => e.data.recipeId === recipeId), 'no Recommended for a recommendation that never happened');
+  t.false(
+    (await readTopic(backing.redis, 'Recommended')).some((e) => e.data.recipeId === recipeId),
+    'no Recommended for a recommendation that never happened',
+  );
 });
 
 test('when Deleted confirms a withdrawal, then the recipe stays gone; a Registered arriving after it does not revive it', async (t) => {
   const recipeId = randomUUID();
-  await asMyrecipe.publish('Deleted', { recipeId, memberId: 'frank', pointsRevoked: 0, deletedAt: new Date().toISOString() }, `Deleted:${recipeId}`);
+  await asMyrecipe.publish(
+    'Deleted',
+    { recipeId, memberId: 'frank', pointsRevoked: 0, deletedAt: new Date().toISOString() },
+    `Deleted:${recipeId}`,
+  );
   await eventually(async () => (await dapr.getState('recipe-store', `recipe:${recipeId}`)).status === 200, { what: 'placeholder' });
-  await asMyrecipe.publish('Registered', { recipeId, memberId: 'frank', title: 'Late', registeredAt: new Date().toISOString() }, `Registered:${recipeId}`);
-  await eventually(async () => (await dapr.getState('recipe-store', `recipe:${recipeId}`)).body?.title === 'Late', { what: 'registered late' });
+  await asMyrecipe.publish(
+    'Registered',
+    { recipeId, memberId: 'frank', title: 'Late', registeredAt: new Date().toISOString() },
+    `Registered:${recipeId}`,
+  );
+  await eventually(async () => (await dapr.getState('recipe-store', `recipe:${recipeId}`)).body?.title === 'Late', {
+    what: 'registered late',
+  });
   t.is((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).status, 404);
 });
 
 test('when a malformed Registered arrives, then it is dead-lettered', async (t) => {
   await asMyrecipe.publish('Registered', { recipeId: randomUUID(), memberId: 'x' }, 'poison-registered');
-  t.truthy(await eventually(async () => (await readTopic(backing.redis, 'Registered-deadletter')).find((e) => e.id === 'poison-registered'), { what: 'dead letter' }));
+  t.truthy(
+    await eventually(async () => (await readTopic(backing.redis, 'Registered-deadletter')).find((e) => e.id === 'poison-registered'), {
+      what: 'dead letter',
+    }),
+  );
 });

@@ -30,14 +30,22 @@ test.before(async () => {
 test.after.always(async () => {
   await redis?.stop();
   try {
-    execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`], { stdio: 'ignore' });
+    execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`], {
+      stdio: 'ignore',
+    });
   } catch {
     // best effort
   }
   rmSync(runDir, { recursive: true, force: true });
 });
 
-const env = () => ({ ...process.env, LOCAL_RUN_DIR: runDir, LOCAL_PORT_OFFSET: String(offset), LOCAL_REDIS: `127.0.0.1:${redis.port}`, LOCAL_DATABASE: database });
+const env = () => ({
+  ...process.env,
+  LOCAL_RUN_DIR: runDir,
+  LOCAL_PORT_OFFSET: String(offset),
+  LOCAL_REDIS: `127.0.0.1:${redis.port}`,
+  LOCAL_DATABASE: database,
+});
 
 interface Started {
   process: ChildProcess;
@@ -64,8 +72,16 @@ function curlJourney(): string {
   const api = readme.slice(readme.indexOf('## API'));
   const blocks = [...api.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).slice(0, 2);
   // Commands continue over lines ending in \ or |; blank lines and comments separate them.
-  const commands = blocks.join('\n').replace(/\\\n\s*/g, ' ').replace(/\|\n\s*/g, '| ').split('\n').filter((line) => line.trim() && !line.trim().startsWith('#'));
-  const script = ['set -euo pipefail', ...commands.flatMap((c) => [c.replaceAll('localhost:8080', `localhost:${8080 + offset}`), 'echo', 'sleep 0.5'])].join('\n');
+  const commands = blocks
+    .join('\n')
+    .replace(/\\\n\s*/g, ' ')
+    .replace(/\|\n\s*/g, '| ')
+    .split('\n')
+    .filter((line) => line.trim() && !line.trim().startsWith('#'));
+  const script = [
+    'set -euo pipefail',
+    ...commands.flatMap((c) => [c.replaceAll('localhost:8080', `localhost:${8080 + offset}`), 'echo', 'sleep 0.5']),
+  ].join('\n');
   return execFileSync('bash', ['-c', script], { cwd: ROOT, env: env(), encoding: 'utf8', timeout: 60_000 });
 }
 
@@ -106,7 +122,11 @@ function killGroup(run: Started) {
   }
 }
 
-const pidsOfRun = () => readFileSync(path.join(runDir, 'run', 'pids'), 'utf8').split('\n').filter(Boolean).map(Number);
+const pidsOfRun = () =>
+  readFileSync(path.join(runDir, 'run', 'pids'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -116,60 +136,66 @@ const alive = (pid: number) => {
   }
 };
 
-test.serial('npm start reaches ready, serves the README journey with quiet logs, stops on Ctrl-C (or SIGTERM) leaving nothing behind, and starts again, three times', async (t) => {
-  t.timeout(12 * 60_000);
-  for (let round = 1; round <= 3; round++) {
-    const started = Date.now();
-    const run = npmStart();
-    t.teardown(() => killGroup(run));
-    try {
-      await eventually(async () => {
-        if (run.process.exitCode !== null) throw new Error(`npm start exited with ${run.process.exitCode}:\n${run.output()}`);
-        return run.output().includes('Recommend Recipe is ready');
-      }, { what: `npm start (round ${round}) to say it is ready`, timeoutMs: 8 * 60_000, intervalMs: 250 });
-    } catch (err) {
-      killGroup(run);
-      throw err;
-    }
-    t.log(`round ${round}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const plan = readPlan(offset);
-    for (const app of plan.apps) t.is((await fetch(`http://127.0.0.1:${app.appPort}/readyz`)).status, 200, `${app.appId} ready`);
-    t.regex(run.output(), new RegExp(`http://localhost:${8080 + offset}`), 'it says where the gateway is');
-    t.regex(run.output(), /npm run -s token -- alice/, 'and how to get a token');
-    t.regex(run.output(), /npm run check/, 'and how to check it');
-    t.regex(run.output(), /Ctrl-C/, 'and how to stop');
+test.serial(
+  'npm start reaches ready, serves the README journey with quiet logs, stops on Ctrl-C (or SIGTERM) leaving nothing behind, and starts again, three times',
+  async (t) => {
+    t.timeout(12 * 60_000);
+    for (let round = 1; round <= 3; round++) {
+      const started = Date.now();
+      const run = npmStart();
+      t.teardown(() => killGroup(run));
+      try {
+        await eventually(
+          async () => {
+            if (run.process.exitCode !== null) throw new Error(`npm start exited with ${run.process.exitCode}:\n${run.output()}`);
+            return run.output().includes('Recommend Recipe is ready');
+          },
+          { what: `npm start (round ${round}) to say it is ready`, timeoutMs: 8 * 60_000, intervalMs: 250 },
+        );
+      } catch (err) {
+        killGroup(run);
+        throw err;
+      }
+      t.log(`round ${round}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const plan = readPlan(offset);
+      for (const app of plan.apps) t.is((await fetch(`http://127.0.0.1:${app.appPort}/readyz`)).status, 200, `${app.appId} ready`);
+      t.regex(run.output(), new RegExp(`http://localhost:${8080 + offset}`), 'it says where the gateway is');
+      t.regex(run.output(), /npm run -s token -- alice/, 'and how to get a token');
+      t.regex(run.output(), /npm run check/, 'and how to check it');
+      t.regex(run.output(), /Ctrl-C/, 'and how to stop');
 
-    if (round === 1) {
-      const journey = curlJourney();
-      t.regex(journey, /"pointsRevoked":1/, 'the journey ends with a delete that took the recommendation point back');
-      const check = execFileSync('npm', ['run', '-s', 'check'], { cwd: ROOT, env: env(), encoding: 'utf8' });
-      t.regex(check, /all invariants hold/);
-      // Steady state: nothing keeps complaining.
-      const steady = Date.now();
-      await sleep(10_000);
-      t.deepEqual(repeatedProblems(steady), [], 'no warning or error line repeats in the sidecar or Sentry logs');
-    }
+      if (round === 1) {
+        const journey = curlJourney();
+        t.regex(journey, /"pointsRevoked":1/, 'the journey ends with a delete that took the recommendation point back');
+        const check = execFileSync('npm', ['run', '-s', 'check'], { cwd: ROOT, env: env(), encoding: 'utf8' });
+        t.regex(check, /all invariants hold/);
+        // Steady state: nothing keeps complaining.
+        const steady = Date.now();
+        await sleep(10_000);
+        t.deepEqual(repeatedProblems(steady), [], 'no warning or error line repeats in the sidecar or Sentry logs');
+      }
 
-    const pids = pidsOfRun();
-    t.true(pids.length >= 9, 'Sentry, four sidecars and four apps');
-    const stopping = Date.now();
-    if (round < 3) {
-      // Ctrl-C in a terminal: SIGINT to its foreground process group.
-      process.kill(-run.process.pid!, 'SIGINT');
-    } else {
-      // The other way the ready message gives: SIGTERM to the pid it names.
-      const pid = Number(/or kill (\d+)/.exec(run.output())?.[1]);
-      process.kill(pid, 'SIGTERM');
+      const pids = pidsOfRun();
+      t.true(pids.length >= 9, 'Sentry, four sidecars and four apps');
+      const stopping = Date.now();
+      if (round < 3) {
+        // Ctrl-C in a terminal: SIGINT to its foreground process group.
+        process.kill(-run.process.pid!, 'SIGINT');
+      } else {
+        // The other way the ready message gives: SIGTERM to the pid it names.
+        const pid = Number(/or kill (\d+)/.exec(run.output())?.[1]);
+        process.kill(pid, 'SIGTERM');
+      }
+      await run.exited;
+      await eventually(async () => pids.every((pid) => !alive(pid)), { what: 'every process of the run to exit', timeoutMs: 20_000 });
+      t.log(`round ${round}: stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
+      t.regex(run.output(), /\[start\] stopped/);
+      t.deepEqual(await takenPorts(plan), [], 'no port left listening');
+      t.false(existsSync(path.join(runDir, 'run', 'owner.pid')));
+      t.true(portsOf(plan).length > 0);
     }
-    await run.exited;
-    await eventually(async () => pids.every((pid) => !alive(pid)), { what: 'every process of the run to exit', timeoutMs: 20_000 });
-    t.log(`round ${round}: stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
-    t.regex(run.output(), /\[start\] stopped/);
-    t.deepEqual(await takenPorts(plan), [], 'no port left listening');
-    t.false(existsSync(path.join(runDir, 'run', 'owner.pid')));
-    t.true(portsOf(plan).length > 0);
-  }
-});
+  },
+);
 
 test.serial('a taken port stops npm start before anything starts, naming the port and what holds it', async (t) => {
   const net = await import('node:net');

@@ -45,10 +45,25 @@ export async function startRedis({ appendOnly = false } = {}): Promise<RedisServ
   mkdirSync(dir, { recursive: true });
   let proc: Spawned | undefined;
   const start = async () => {
-    proc = await spawnTracked(`redis-${port}`, 'redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
-      '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always',
-    ], process.env);
+    proc = await spawnTracked(
+      `redis-${port}`,
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--dir',
+        dir,
+        '--appendonly',
+        appendOnly ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
+      ],
+      process.env,
+    );
     await eventually(() => ping(port), { what: `redis on ${port}`, timeoutMs: 10_000, intervalMs: 50 });
   };
   await start();
@@ -116,7 +131,10 @@ export async function createDatabase(label: string, server?: { adminUrl: string 
   const name = `rr_${run.id}_${label}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   let adminUrl = server?.adminUrl ?? localPostgres;
   if (!server && mode === 'containers') {
-    postgresContainer ??= new GenericContainer('postgres:15-alpine').withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' }).withExposedPorts(5432).start();
+    postgresContainer ??= new GenericContainer('postgres:15-alpine')
+      .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
+      .withExposedPorts(5432)
+      .start();
     const c = await postgresContainer;
     adminUrl = `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
     await eventually(() => query(adminUrl, 'SELECT 1').then(() => true), { what: 'postgres container', timeoutMs: 30_000 });

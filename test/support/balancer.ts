@@ -23,7 +23,10 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
   const check = async () => {
     await Promise.all(
       backends.map(async (url) => {
-        const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+        const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) ready.add(url);
         else ready.delete(url);
       }),
@@ -34,7 +37,14 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
   const forward = (target: URL, req: http.IncomingMessage, body: Buffer) =>
     new Promise<http.IncomingMessage>((resolve, reject) => {
       const upstream = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false },
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, connection: 'close' },
+          agent: false,
+        },
         resolve,
       );
       upstream.on('error', reject);
@@ -67,7 +77,9 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
         ready.delete(target);
       }
     }
-    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: { code: 'BALANCER.NO_BACKEND', message: 'no gateway replica is ready' } }));
+    res
+      .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+      .end(JSON.stringify({ error: { code: 'BALANCER.NO_BACKEND', message: 'no gateway replica is ready' } }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   await check();

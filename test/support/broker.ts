@@ -63,7 +63,11 @@ onStaleRun(async (_id, dir) => {
 async function rabbitContainer(): Promise<Broker> {
   const container = await new GenericContainer('rabbitmq:3-alpine').withExposedPorts(5672).start();
   const url = `amqp://guest:guest@${container.getHost()}:${container.getMappedPort(5672)}`;
-  return { pubsubFile: 'components/brokers/rabbitmq.yaml', overrides: { connectionString: url }, stop: async () => void (await container.stop()) };
+  return {
+    pubsubFile: 'components/brokers/rabbitmq.yaml',
+    overrides: { connectionString: url },
+    stop: async () => void (await container.stop()),
+  };
 }
 
 async function nats(label: string): Promise<Broker> {
@@ -78,7 +82,12 @@ async function nats(label: string): Promise<Broker> {
     const port = await freePort();
     const dir = path.join(run.dir, `nats-${label}`);
     mkdirSync(dir, { recursive: true });
-    const proc = await spawnTracked(`nats-${label}`, 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], process.env);
+    const proc = await spawnTracked(
+      `nats-${label}`,
+      'nats-server',
+      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir],
+      process.env,
+    );
     url = `nats://127.0.0.1:${port}`;
     stop = () => stopProcess(proc);
   }
@@ -94,7 +103,10 @@ async function nats(label: string): Promise<Broker> {
  * protocol, one partition per topic, consumed in order, retries inline.
  */
 async function kafka(label: string): Promise<Broker> {
-  const bin = execFileSync('bash', [path.join(ROOT, 'test/kafka/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const bin = execFileSync('bash', [path.join(ROOT, 'test/kafka/install.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   const port = await freePort();
   const proc = await spawnTracked(`kfake-${label}`, bin, ['-port', String(port)], process.env);
   await eventually(async () => readFileSync(proc.logFile, 'utf8').includes('listening'), { what: 'kfake listening', timeoutMs: 10_000 });

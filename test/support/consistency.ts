@@ -38,10 +38,15 @@ export interface RunResult {
 
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(Math.random() * items.length)];
 
-export async function consistencyRun(system: System, { durationMs, members = 10, log = () => undefined, entry, nemesis = (ms, say) => killInTurn(system, ms, say) }: RunOptions): Promise<RunResult> {
+export async function consistencyRun(
+  system: System,
+  { durationMs, members = 10, log = () => undefined, entry, nemesis = (ms, say) => killInTurn(system, ms, say) }: RunOptions,
+): Promise<RunResult> {
   const history = createHistory();
   const gateways = entry ?? (() => system.gatewayUrls);
-  const people = await Promise.all(Array.from({ length: members }, async (_, i) => ({ id: `cons-${randomUUID().slice(0, 6)}-${i}`, token: '' })));
+  const people = await Promise.all(
+    Array.from({ length: members }, async (_, i) => ({ id: `cons-${randomUUID().slice(0, 6)}-${i}`, token: '' })),
+  );
   for (const p of people) p.token = await system.token(p.id);
   /** Recipes each member believes live (acknowledged, not deleted). */
   const own = new Map(people.map((p) => [p.id, new Set<string>()]));
@@ -50,11 +55,30 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
   const keys: { key: string; member: string; recipeId: string }[] = [];
   let running = true;
 
-  async function request(kind: OpKind, member: { id: string; token: string }, recipeId: string, method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; key?: string; gateway?: number } = {}): Promise<Answer & { gateway: number }> {
+  async function request(
+    kind: OpKind,
+    member: { id: string; token: string },
+    recipeId: string,
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; key?: string; gateway?: number } = {},
+  ): Promise<Answer & { gateway: number }> {
     const gateway = options.gateway ?? Math.floor(Math.random() * gateways().length);
     const start = Date.now();
     const answer = await send(`${gateways()[gateway]}${path}`, method, member.token, options);
-    const op: Op = { kind, member: member.id, recipeId, gateway, start, end: Date.now(), status: answer.status, outcome: answer.outcome, body: answer.body, key: options.key, error: answer.error };
+    const op: Op = {
+      kind,
+      member: member.id,
+      recipeId,
+      gateway,
+      start,
+      end: Date.now(),
+      status: answer.status,
+      outcome: answer.outcome,
+      body: answer.body,
+      key: options.key,
+      error: answer.error,
+    };
     history.add(op);
     return { ...answer, gateway };
   }
@@ -69,7 +93,12 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
     const recipeId = recipeIdFor(member.id, key);
     let gateway: number | undefined;
     for (let attempt = 0; attempt < 20 && (running || attempt === 0); attempt++) {
-      const answer = await request('register', member, recipeId, 'POST', '/myrecipes', { body: sampleRecipe(`Run ${key.slice(0, 6)}`), headers: { 'idempotency-key': key }, key, gateway });
+      const answer = await request('register', member, recipeId, 'POST', '/myrecipes', {
+        body: sampleRecipe(`Run ${key.slice(0, 6)}`),
+        headers: { 'idempotency-key': key },
+        key,
+        gateway,
+      });
       if (answer.outcome === 'ok') {
         if (!reused) {
           own.get(member.id)!.add(recipeId);
@@ -91,7 +120,9 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
     if (!target) return;
     let gateway: number | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const answer = await request('recommend', member, target.recipeId, 'POST', `/recipes/${target.recipeId}/recommendations`, { gateway });
+      const answer = await request('recommend', member, target.recipeId, 'POST', `/recipes/${target.recipeId}/recommendations`, {
+        gateway,
+      });
       if (answer.outcome !== 'unknown' && !answer.notSent) return;
       gateway = other(answer.gateway);
     }
@@ -139,7 +170,13 @@ export async function consistencyRun(system: System, { durationMs, members = 10,
     `operations by outcome:\n${history.summary()}`,
     `faults injected:\n${faults.map((f) => `  ${f}`).join('\n')}`,
     `anomalies: ${anomalies.size === 0 ? 'none' : ''}`,
-    ...[...anomalies].map(([kind, list]) => `  ${kind}: ${list.length}\n${list.slice(0, 5).map((l) => `    ${l}`).join('\n')}`),
+    ...[...anomalies].map(
+      ([kind, list]) =>
+        `  ${kind}: ${list.length}\n${list
+          .slice(0, 5)
+          .map((l) => `    ${l}`)
+          .join('\n')}`,
+    ),
   ].join('\n');
   return { history, faults, anomalies, summary };
 }
@@ -232,16 +269,24 @@ export async function check(system: System, history: History, log: (line: string
   const flag = (kind: string, detail: string) => anomalies.set(kind, [...(anomalies.get(kind) ?? []), detail]);
 
   // Quiet: every replica running, every intent settled, every event applied.
-  for (const appId of APP_IDS) for (const replica of system.replicas[appId]) if (replica.app.child.exitCode !== null || replica.app.child.signalCode) await replica.startApp();
-  const report = await eventually(async () => {
-    const r = await checkInvariants(checkTargets(system)).catch((err) => ({ ok: false, problems: [String(err)] }));
-    return r.ok ? r : undefined;
-  }, { what: 'the invariants to hold once quiet', timeoutMs: 180_000, intervalMs: 2_000 }).catch(async () => checkInvariants(checkTargets(system)));
+  for (const appId of APP_IDS)
+    for (const replica of system.replicas[appId])
+      if (replica.app.child.exitCode !== null || replica.app.child.signalCode) await replica.startApp();
+  const report = await eventually(
+    async () => {
+      const r = await checkInvariants(checkTargets(system)).catch((err) => ({ ok: false, problems: [String(err)] }));
+      return r.ok ? r : undefined;
+    },
+    { what: 'the invariants to hold once quiet', timeoutMs: 180_000, intervalMs: 2_000 },
+  ).catch(async () => checkInvariants(checkTargets(system)));
   for (const problem of report.problems) flag('invariant', problem);
-  const leftovers = await eventually(async () => {
-    const found = await brokerLeftovers(system);
-    return found.length === 0 ? found : undefined;
-  }, { what: 'the broker to drain', timeoutMs: 120_000, intervalMs: 2_000 }).catch(() => brokerLeftovers(system));
+  const leftovers = await eventually(
+    async () => {
+      const found = await brokerLeftovers(system);
+      return found.length === 0 ? found : undefined;
+    },
+    { what: 'the broker to drain', timeoutMs: 120_000, intervalMs: 2_000 },
+  ).catch(() => brokerLeftovers(system));
   for (const leftover of leftovers) flag('pending or dead-lettered', leftover);
 
   const [written, catalogue] = await Promise.all([readMyrecipe(system), readCatalogue(system.backing.recipeRedis)]);
@@ -270,8 +315,11 @@ export function analyse(ops: Op[], written: Map<string, Written>, catalogue: Map
     const stored = written.get(recipeId);
     const exists = stored !== undefined && stored.voidedAt === undefined;
     if (happened(attempts) && !exists) flag('acknowledged registration lost', recipeId);
-    if (exists && !mayHave(attempts)) flag('refused registration happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
-    for (const op of attempts) if (op.outcome === 'ok' && op.body?.recipeId !== recipeId) flag('retried key answered another recipe', `${recipeId} -> ${op.body?.recipeId}`);
+    if (exists && !mayHave(attempts))
+      flag('refused registration happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
+    for (const op of attempts)
+      if (op.outcome === 'ok' && op.body?.recipeId !== recipeId)
+        flag('retried key answered another recipe', `${recipeId} -> ${op.body?.recipeId}`);
   }
 
   // Deletes: acknowledged ones happened, refused ones did not, every answer names the same points, and those points are the recipe's.
@@ -282,12 +330,19 @@ export function analyse(ops: Op[], written: Map<string, Written>, catalogue: Map
     const acknowledged = attempts.filter((o) => o.outcome === 'ok');
     if (acknowledged.length) deletedAt.set(recipeId, Math.min(...acknowledged.map((o) => o.end)));
     if (acknowledged.length && !deleted) flag('acknowledged delete lost', recipeId);
-    if (deleted && !mayHave(attempts)) flag('refused delete happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
+    if (deleted && !mayHave(attempts))
+      flag('refused delete happened anyway', `${recipeId}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
     const revoked = new Set(acknowledged.map((o) => o.body?.pointsRevoked));
     if (revoked.size > 1) flag('a retried delete answered differently', `${recipeId}: ${[...revoked].join(' vs ')}`);
     const catalogued = catalogue.get(recipeId);
-    if (deleted && catalogued && stored?.pointsRevoked !== catalogued.points) flag('points revoked differ from the recipe\'s points', `${recipeId}: revoked ${stored?.pointsRevoked}, recipe has ${catalogued.points}`);
-    for (const points of revoked) if (deleted && points !== stored?.pointsRevoked) flag('a delete answered other points than it took', `${recipeId}: answered ${points}, took ${stored?.pointsRevoked}`);
+    if (deleted && catalogued && stored?.pointsRevoked !== catalogued.points)
+      flag(
+        "points revoked differ from the recipe's points",
+        `${recipeId}: revoked ${stored?.pointsRevoked}, recipe has ${catalogued.points}`,
+      );
+    for (const points of revoked)
+      if (deleted && points !== stored?.pointsRevoked)
+        flag('a delete answered other points than it took', `${recipeId}: answered ${points}, took ${stored?.pointsRevoked}`);
   }
 
   // Recommendations: acknowledged ones are counted, refused ones are not, and none lands after its recipe's delete was acknowledged.
@@ -300,10 +355,15 @@ export function analyse(ops: Op[], written: Map<string, Written>, catalogue: Map
     const [recipeId, member] = key.split(' ') as [string, string];
     const counted = catalogue.get(recipeId)?.recommendations.some((r) => r.by === member) ?? false;
     if (happened(attempts) && !counted) flag('acknowledged recommendation lost', key);
-    if (counted && !mayHave(attempts)) flag('refused recommendation counted anyway', `${key}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
+    if (counted && !mayHave(attempts))
+      flag('refused recommendation counted anyway', `${key}: ${attempts.map((o) => o.status ?? o.error).join(', ')}`);
     const deleteAcknowledged = deletedAt.get(recipeId);
     for (const op of attempts) {
-      if (deleteAcknowledged !== undefined && op.start > deleteAcknowledged && op.outcome === 'ok') flag('deleted recipe recommended', `${key} at ${new Date(op.start).toISOString()}, delete acknowledged ${new Date(deleteAcknowledged).toISOString()}`);
+      if (deleteAcknowledged !== undefined && op.start > deleteAcknowledged && op.outcome === 'ok')
+        flag(
+          'deleted recipe recommended',
+          `${key} at ${new Date(op.start).toISOString()}, delete acknowledged ${new Date(deleteAcknowledged).toISOString()}`,
+        );
     }
   }
   return anomalies;

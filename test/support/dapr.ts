@@ -1,8 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ROOT, daprdArgs as sidecarArgs, daprdEnv as sidecarEnv, nameRegistration, renderResources as renderShared, type ComponentOverrides, type Resources } from '../../scripts/lib/sidecar.js';
+import {
+  ROOT,
+  daprdArgs as sidecarArgs,
+  daprdEnv as sidecarEnv,
+  nameRegistration,
+  renderResources as renderShared,
+  type ComponentOverrides,
+  type Resources,
+} from '../../scripts/lib/sidecar.js';
 import { startLink, type Link } from './link.js';
-import { StopWaiting, currentRun, eventually, freePort, logOf, spawnTracked, stopProcess, signalProcess, tail, type Spawned } from './processes.js';
+import {
+  StopWaiting,
+  currentRun,
+  eventually,
+  freePort,
+  logOf,
+  spawnTracked,
+  stopProcess,
+  signalProcess,
+  tail,
+  type Spawned,
+} from './processes.js';
 
 export { ROOT };
 
@@ -10,7 +29,9 @@ let binDir: string | undefined;
 /** The real daprd, from dapr/install.sh (built once per machine, then cached). */
 export function daprBin(name: 'daprd' | 'sentry' | 'placement' = 'daprd'): string {
   if (!binDir) {
-    const runtime = process.env.DAPR_RUNTIME_PATH || execFileSync('bash', [path.join(ROOT, 'dapr/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    const runtime =
+      process.env.DAPR_RUNTIME_PATH ||
+      execFileSync('bash', [path.join(ROOT, 'dapr/install.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     binDir = path.join(runtime, '.dapr/bin');
   }
   return path.join(binDir, name);
@@ -22,9 +43,20 @@ export function daprBin(name: 'daprd' | 'sentry' | 'placement' = 'daprd'): strin
  * name-resolution file of its own, so test sidecars never find a developer's
  * running apps (or another run's).
  */
-export async function renderResources(label: string, overrides: ComponentOverrides, sentryAddress: string, { pubsubFile = 'components/pubsub.yaml' } = {}): Promise<Resources> {
+export async function renderResources(
+  label: string,
+  overrides: ComponentOverrides,
+  sentryAddress: string,
+  { pubsubFile = 'components/pubsub.yaml' } = {},
+): Promise<Resources> {
   const run = await currentRun();
-  return renderShared({ dir: path.join(run.dir, `resources-${label}`), overrides, pubsubFile, namesFile: path.join(run.dir, `names-${label}.db`), sentryAddress });
+  return renderShared({
+    dir: path.join(run.dir, `resources-${label}`),
+    overrides,
+    pubsubFile,
+    namesFile: path.join(run.dir, `names-${label}.db`),
+    sentryAddress,
+  });
 }
 
 /** What every sidecar of one system shares: its resources, CA and tokens. */
@@ -137,14 +169,22 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
   const startApp = async () => {
     // TEST_APP_NODE_ARGS: extra flags for node (--cpu-prof, say: it is not allowed in NODE_OPTIONS).
     const nodeArgs = process.env.TEST_APP_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    if (withApp) handle.app = await spawnTracked(`${instance}-app`, process.execPath, [...nodeArgs, path.join(ROOT, 'services', options.service!, 'dist/main.js')], appEnv, ROOT);
+    if (withApp)
+      handle.app = await spawnTracked(
+        `${instance}-app`,
+        process.execPath,
+        [...nodeArgs, path.join(ROOT, 'services', options.service!, 'dist/main.js')],
+        appEnv,
+        ROOT,
+      );
   };
   const startSidecar = async () => {
     handle.daprd = await spawnTracked(`${instance}-daprd`, daprBin(), daprdArgs, daprdEnv);
   };
   const appUrl = `http://127.0.0.1:${appPort}`;
   const daprUrl = `http://127.0.0.1:${daprHttpPort}`;
-  const logs = () => `--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
+  const logs = () =>
+    `--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
 
   await Promise.all([startApp(), startSidecar()]);
   // A process that died while starting (a taken port, a bad flag) fails the start at once.
@@ -220,11 +260,14 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
  * once it has registered its address; a failure fails the start (retried).
  */
 async function nameRegistered(daprd: Spawned): Promise<void> {
-  await eventually(async () => {
-    const registered = nameRegistration(logOf(daprd));
-    if (registered.startsWith('failed')) throw new StopWaiting(`name resolution ${registered}`);
-    return registered === 'yes';
-  }, { what: `${daprd.name} registered with name resolution`, timeoutMs: 30_000 });
+  await eventually(
+    async () => {
+      const registered = nameRegistration(logOf(daprd));
+      if (registered.startsWith('failed')) throw new StopWaiting(`name resolution ${registered}`);
+      return registered === 'yes';
+    },
+    { what: `${daprd.name} registered with name resolution`, timeoutMs: 30_000 },
+  );
 }
 
 async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {

@@ -35,11 +35,20 @@ export interface Answer {
 }
 
 /** One HTTP request, classified. */
-export async function send(url: string, method: string, token: string, options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
+export async function send(
+  url: string,
+  method: string,
+  token: string,
+  options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Answer> {
   try {
     const res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
     });
@@ -50,7 +59,13 @@ export async function send(url: string, method: string, token: string, options: 
     } catch {
       body = text;
     }
-    const outcome: Outcome = res.ok ? 'ok' : res.status === 503 || res.status === 429 ? 'refused' : res.status >= 500 ? 'unknown' : 'rejected';
+    const outcome: Outcome = res.ok
+      ? 'ok'
+      : res.status === 503 || res.status === 429
+        ? 'refused'
+        : res.status >= 500
+          ? 'unknown'
+          : 'rejected';
     return { status: res.status, body, outcome, notSent: false, retryAfter: Number(res.headers.get('retry-after')) || undefined };
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code;
@@ -72,7 +87,10 @@ export function createHistory() {
         const k = `${op.kind} ${op.outcome}${op.status ? ` (${op.status})` : ''}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k}: ${v}`).join('\n');
+      return [...counts]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n');
     },
   };
 }

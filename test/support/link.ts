@@ -43,18 +43,21 @@ export async function startLink(targetPort: number): Promise<Link> {
       res.end(JSON.stringify({ error: { code: 'TEST.INJECTED', message: 'failure injected by the test link' } }));
       return;
     }
-    const upstream = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, async (reply) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of reply) chunks.push(chunk as Buffer);
-      if (action.kind === 'lose-reply') {
-        await action.after?.();
-        res.socket?.destroy();
-        return;
-      }
-      if (action.kind === 'delay-reply') await new Promise((r) => setTimeout(r, action.ms));
-      res.writeHead(reply.statusCode ?? 502, reply.headers);
-      res.end(Buffer.concat(chunks));
-    });
+    const upstream = http.request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      async (reply) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of reply) chunks.push(chunk as Buffer);
+        if (action.kind === 'lose-reply') {
+          await action.after?.();
+          res.socket?.destroy();
+          return;
+        }
+        if (action.kind === 'delay-reply') await new Promise((r) => setTimeout(r, action.ms));
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        res.end(Buffer.concat(chunks));
+      },
+    );
     upstream.on('error', () => res.socket?.destroy());
     req.pipe(upstream);
   });

@@ -29,19 +29,38 @@ export async function startPostgresServer(label: string): Promise<PostgresServer
   const port = await freePort();
   const dir = path.join(run.dir, `pg-${label}`);
   const asRoot = os.userInfo().uid === 0;
-  const as = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+  const as = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
   mkdirSync(dir, { recursive: true });
   if (asRoot) {
     const { uid, gid } = userIds('postgres');
     chownSync(dir, uid, gid);
   }
-  const [initdb, initArgs] = as(path.join(binDir(), 'initdb'), ['-D', dir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
+  const [initdb, initArgs] = as(path.join(binDir(), 'initdb'), [
+    '-D',
+    dir,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-instructions',
+  ]);
   execFileSync(initdb, initArgs, { stdio: 'ignore' });
 
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let proc: Spawned | undefined;
   const start = async () => {
-    const [postgres, args] = as(path.join(binDir(), 'postgres'), ['-D', dir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1']);
+    const [postgres, args] = as(path.join(binDir(), 'postgres'), [
+      '-D',
+      dir,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+    ]);
     proc = await spawnTracked(`pg-${label}`, postgres, args, process.env);
     await eventually(() => ping(adminUrl), { what: `postgres on ${port}`, timeoutMs: 30_000, intervalMs: 100 });
   };

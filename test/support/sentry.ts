@@ -20,14 +20,25 @@ export async function startSentry(label: string): Promise<Sentry> {
   writeFileSync(path.join(dir, 'config.yaml'), '');
   const [port, metricsPort, healthPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const start = () =>
-    spawnTracked(`sentry-${label}`, daprBin('sentry'), [
-      '--config', path.join(dir, 'config.yaml'),
-      '--issuer-credentials', credentials,
-      '--port', String(port),
-      '--metrics-port', String(metricsPort),
-      '--healthz-port', String(healthPort),
-      '--trust-domain', 'localhost',
-    ], process.env);
+    spawnTracked(
+      `sentry-${label}`,
+      daprBin('sentry'),
+      [
+        '--config',
+        path.join(dir, 'config.yaml'),
+        '--issuer-credentials',
+        credentials,
+        '--port',
+        String(port),
+        '--metrics-port',
+        String(metricsPort),
+        '--healthz-port',
+        String(healthPort),
+        '--trust-domain',
+        'localhost',
+      ],
+      process.env,
+    );
   // Sentry makes its CA on first start, then notices the new files and
   // restarts its server (more than once): a sidecar asking for its identity
   // then fails for good ("failed to retrieve the initial identity"). A first,
@@ -36,7 +47,10 @@ export async function startSentry(label: string): Promise<Sentry> {
   await eventually(async () => existsSync(path.join(credentials, 'issuer.key')), { what: 'sentry to make its CA', timeoutMs: 30_000 });
   await stopProcess(first);
   const proc = await start();
-  await eventually(async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.ok, { what: 'sentry healthy', timeoutMs: 30_000 });
+  await eventually(async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.ok, {
+    what: 'sentry healthy',
+    timeoutMs: 30_000,
+  });
   return {
     address: `127.0.0.1:${port}`,
     trustAnchors: readFileSync(path.join(credentials, 'ca.crt'), 'utf8'),

@@ -85,7 +85,12 @@ export interface AppOptions {
 }
 
 /** One app with its real sidecar, wired to the backing services. */
-export function startApp(backing: Backing, appId: AppId, env: Record<string, string> = {}, options: Omit<AppOptions, 'env'> = {}): Promise<RunningService> {
+export function startApp(
+  backing: Backing,
+  appId: AppId,
+  env: Record<string, string> = {},
+  options: Omit<AppOptions, 'env'> = {},
+): Promise<RunningService> {
   const perApp: Record<AppId, { env?: Record<string, string>; daprdEnv?: Record<string, string> }> = {
     gateway: {
       // A limit tests do not hit unless they lower it.
@@ -98,7 +103,15 @@ export function startApp(backing: Backing, appId: AppId, env: Record<string, str
   };
   const { env: appEnv, daprdEnv } = perApp[appId];
   const { replica = 0, ...rest } = options;
-  return startService({ appId, instance: `${backing.label}-${appId}-${replica}`, service: appId, mesh: backing.mesh, env: { ...appEnv, ...env }, daprdEnv, ...rest });
+  return startService({
+    appId,
+    instance: `${backing.label}-${appId}-${replica}`,
+    service: appId,
+    mesh: backing.mesh,
+    env: { ...appEnv, ...env },
+    daprdEnv,
+    ...rest,
+  });
 }
 
 /**
@@ -111,7 +124,12 @@ export function startSidecarOnly(backing: Backing, appId: AppId): Promise<Runnin
 let sidecarsOnly = 0;
 
 export const signToken = (key: string, memberId: string, { expiresIn = '1h' } = {}) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(memberId)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(key));
 
 export interface SystemOptions extends BackingOptions {
   /**
@@ -166,7 +184,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   try {
     await Promise.all(APP_IDS.flatMap((appId) => Array.from({ length: count }, () => startReplica(appId))));
   } catch (err) {
-    await Promise.all(Object.values(replicas).flat().map((s) => s.stop()));
+    await Promise.all(
+      Object.values(replicas)
+        .flat()
+        .map((s) => s.stop()),
+    );
     await backing.stop();
     throw err;
   }
@@ -187,7 +209,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     backing,
     token: (memberId, tokenOptions) => signToken(backing.signingKey, memberId, tokenOptions),
     async stop() {
-      await Promise.all(Object.values(replicas).flat().map((s) => s.stop()));
+      await Promise.all(
+        Object.values(replicas)
+          .flat()
+          .map((s) => s.stop()),
+      );
       await backing.stop();
     },
   };

@@ -53,7 +53,10 @@ export function emptyRecord(): TrafficRecord {
   };
 }
 
-export async function startTraffic(system: System, { members = 4, pauseMs = 50, recommend = true, remove = true }: TrafficOptions = {}): Promise<Traffic> {
+export async function startTraffic(
+  system: System,
+  { members = 4, pauseMs = 50, recommend = true, remove = true }: TrafficOptions = {},
+): Promise<Traffic> {
   const record = emptyRecord();
   const runId = randomUUID().slice(0, 6);
   // Each member through a gateway replica of its own, as a load balancer would spread them.
@@ -84,14 +87,16 @@ export async function startTraffic(system: System, { members = 4, pauseMs = 50, 
     // A client that honours Retry-After: the same key until acknowledged or the run ends.
     let unanswered = false;
     for (let attempt = 0; running || attempt === 0; attempt++) {
-      const reply = await send(() => member.client.post('/myrecipes', sampleRecipe(`Traffic ${key.slice(0, 8)}`), { headers: { 'idempotency-key': key } }));
+      const reply = await send(() =>
+        member.client.post('/myrecipes', sampleRecipe(`Traffic ${key.slice(0, 8)}`), { headers: { 'idempotency-key': key } }),
+      );
       if (reply?.status === 201) {
         record.registered.set(reply.body.recipeId, member.id);
         record.maybeRegistered.delete(recipeId);
         record.refusedRegistrations.delete(recipeId);
         return;
       }
-      if (!reply || reply.status >= 500 && reply.status !== 503) unanswered = true;
+      if (!reply || (reply.status >= 500 && reply.status !== 503)) unanswered = true;
       (unanswered ? record.maybeRegistered : record.refusedRegistrations).add(recipeId);
       if (unanswered) record.refusedRegistrations.delete(recipeId);
       await sleep(reply?.status === 503 || reply?.status === 429 ? 300 : 100);
@@ -99,7 +104,9 @@ export async function startTraffic(system: System, { members = 4, pauseMs = 50, 
   }
 
   async function recommendOne(member: { id: string; client: MemberClient }) {
-    const candidates = [...record.registered].filter(([id, author]) => author !== member.id && !record.deleted.has(id) && !record.maybeDeleted.has(id));
+    const candidates = [...record.registered].filter(
+      ([id, author]) => author !== member.id && !record.deleted.has(id) && !record.maybeDeleted.has(id),
+    );
     if (candidates.length === 0) return;
     const [recipeId] = candidates[Math.floor(Math.random() * candidates.length)]!;
     const reply = await send(() => member.client.post(`/recipes/${recipeId}/recommendations`));
@@ -113,7 +120,9 @@ export async function startTraffic(system: System, { members = 4, pauseMs = 50, 
   }
 
   async function removeOne(member: { id: string; client: MemberClient }) {
-    const own = [...record.registered].filter(([id, author]) => author === member.id && !record.deleted.has(id) && !record.maybeDeleted.has(id));
+    const own = [...record.registered].filter(
+      ([id, author]) => author === member.id && !record.deleted.has(id) && !record.maybeDeleted.has(id),
+    );
     if (own.length < 3) return;
     const [recipeId] = own[Math.floor(Math.random() * own.length)]!;
     const reply = await send(() => member.client.delete(`/myrecipes/${recipeId}`));
@@ -142,6 +151,9 @@ export async function startTraffic(system: System, { members = 4, pauseMs = 50, 
 }
 
 export function describe(record: TrafficRecord): string {
-  const statuses = [...record.statuses].sort().map(([k, v]) => `${k}=${v}`).join(' ');
+  const statuses = [...record.statuses]
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${record.requests} requests (${statuses}); ${record.registered.size} registered, ${record.deleted.size} deleted, ${record.recommended.size} recommendations; uncertain: ${record.maybeRegistered.size} registrations, ${record.maybeDeleted.size} deletes, ${record.maybeRecommended.size} recommendations`;
 }

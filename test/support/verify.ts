@@ -12,10 +12,13 @@ import type { TrafficRecord } from './traffic.js';
  * pending in the broker (nor dead-lettered).
  */
 export async function verifyQuiet(system: System, record: TrafficRecord, { point = 1, timeoutMs = 90_000 } = {}): Promise<string[]> {
-  await eventually(async () => {
-    const report = await checkInvariants(checkTargets(system, point));
-    return report.ok ? report : Promise.reject(new Error(report.problems.slice(0, 10).join('\n')));
-  }, { what: 'invariants after the system went quiet', timeoutMs, intervalMs: 1_000 });
+  await eventually(
+    async () => {
+      const report = await checkInvariants(checkTargets(system, point));
+      return report.ok ? report : Promise.reject(new Error(report.problems.slice(0, 10).join('\n')));
+    },
+    { what: 'invariants after the system went quiet', timeoutMs, intervalMs: 1_000 },
+  );
 
   const problems: string[] = [];
   const tokens = new Map<string, string>();
@@ -39,7 +42,9 @@ export async function verifyQuiet(system: System, record: TrafficRecord, { point
     const onPage = pages.get(author)!.has(id);
     const expected = live ? 200 : 404;
     if (own.status !== expected || catalogue.status !== expected || onPage !== live) {
-      problems.push(`recipe ${id} (${live ? 'acknowledged' : 'deleted'}): myrecipe ${own.status}, recipe ${catalogue.status}, on my page ${onPage}`);
+      problems.push(
+        `recipe ${id} (${live ? 'acknowledged' : 'deleted'}): myrecipe ${own.status}, recipe ${catalogue.status}, on my page ${onPage}`,
+      );
       continue;
     }
     if (!live) continue;
@@ -62,10 +67,13 @@ export async function verifyQuiet(system: System, record: TrafficRecord, { point
   }
 
   // Redundant outbox copies of events may still be draining: give them time.
-  const leftovers = await eventually(async () => {
-    const found = await brokerLeftovers(system);
-    return found.some((p) => p.includes('pending')) ? undefined : found;
-  }, { what: 'the broker to drain', timeoutMs, intervalMs: 1_000 }).catch(async () => brokerLeftovers(system));
+  const leftovers = await eventually(
+    async () => {
+      const found = await brokerLeftovers(system);
+      return found.some((p) => p.includes('pending')) ? undefined : found;
+    },
+    { what: 'the broker to drain', timeoutMs, intervalMs: 1_000 },
+  ).catch(async () => brokerLeftovers(system));
   problems.push(...leftovers);
   return problems;
 }
@@ -87,7 +95,9 @@ export async function brokerLeftovers(system: System): Promise<string[]> {
         for (const group of groups) {
           if (group.pending === 0) continue;
           const detail = await client.xPendingRange(stream, group.name, '-', '+', 5);
-          const sample = detail.map((d) => `${d.id} idle ${Math.round(d.millisecondsSinceLastDelivery / 1000)} s, delivered ${d.deliveriesCounter}x`).join('; ');
+          const sample = detail
+            .map((d) => `${d.id} idle ${Math.round(d.millisecondsSinceLastDelivery / 1000)} s, delivered ${d.deliveriesCounter}x`)
+            .join('; ');
           problems.push(`${group.pending} message(s) pending in ${stream} for ${group.name} (${sample})`);
         }
       }

@@ -40,7 +40,7 @@ export function topicHandler<T>(schema: z.ZodType<T>, handle: (event: Delivery<T
       const issues = (envelope.success ? data?.error : envelope.error)?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
       log.warn({ issues, body: preview(ctx.request.body) }, 'malformed event dropped to the dead-letter topic');
       ctx.body = { status: 'DROP' };
-      ctx.state.delivery = { topic: envelope.success ? envelope.data.topic ?? 'unknown' : 'unknown', result: 'DROP' };
+      ctx.state.delivery = { topic: envelope.success ? (envelope.data.topic ?? 'unknown') : 'unknown', result: 'DROP' };
       return;
     }
     const { id, topic = '', type = '', traceparent } = envelope.data;
@@ -52,7 +52,11 @@ export function topicHandler<T>(schema: z.ZodType<T>, handle: (event: Delivery<T
       } catch (err) {
         const permanent = err instanceof AppError && err.status < 500;
         if (err instanceof RetryLater) log.debug({ eventId: id, topic, reason: err.message }, 'event to retry later');
-        else log[permanent ? 'warn' : 'error']({ err, eventId: id, topic }, permanent ? 'event rejected, dropped' : 'event failed, will retry');
+        else
+          log[permanent ? 'warn' : 'error'](
+            { err, eventId: id, topic },
+            permanent ? 'event rejected, dropped' : 'event failed, will retry',
+          );
         ctx.body = { status: permanent ? 'DROP' : 'RETRY' };
         ctx.state.delivery = { topic, result: permanent ? 'DROP' : 'RETRY' };
       }

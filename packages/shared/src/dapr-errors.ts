@@ -111,7 +111,10 @@ export const NOT_SENT_PAUSES_MS = [50, 100, 200, 300, 400, 500, 600, 650, 700];
  * callee never saw it. A read is made again too when the replica died while
  * answering it. A refusal by an open circuit breaker, and a timeout, are final.
  */
-export async function retryNotSent<T>(call: () => Promise<T>, { read = false, pausesMs = NOT_SENT_PAUSES_MS }: { read?: boolean; pausesMs?: readonly number[] } = {}): Promise<T> {
+export async function retryNotSent<T>(
+  call: () => Promise<T>,
+  { read = false, pausesMs = NOT_SENT_PAUSES_MS }: { read?: boolean; pausesMs?: readonly number[] } = {},
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await call();

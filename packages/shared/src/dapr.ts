@@ -17,8 +17,7 @@ export interface WriteOptions {
 }
 
 export type StateOperation =
-  | ({ operation: 'upsert'; key: string; value: unknown } & WriteOptions)
-  | { operation: 'delete'; key: string; etag?: string };
+  ({ operation: 'upsert'; key: string; value: unknown } & WriteOptions) | { operation: 'delete'; key: string; etag?: string };
 
 export interface InvokeOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -69,7 +68,12 @@ export const writeGuard = (etag: string | undefined): WriteOptions => (etag ? { 
  */
 export function createSidecar(options: SidecarOptions): Sidecar {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const pool = new Pool(`http://${options.host}:${options.httpPort}`, { connections: 32, keepAliveTimeout: 30_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const pool = new Pool(`http://${options.host}:${options.httpPort}`, {
+    connections: 32,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
   const base: Record<string, string> = options.apiToken ? { 'dapr-api-token': options.apiToken } : {};
 
   interface Answer {
@@ -78,13 +82,24 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     headers: Record<string, string | string[] | undefined>;
   }
 
-  async function call(what: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  async function call(
+    what: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     const trace = currentTrace();
     try {
       const res = await pool.request({
         method,
         path,
-        headers: { ...base, ...(trace ? { traceparent: trace.traceparent } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          ...base,
+          ...(trace ? { traceparent: trace.traceparent } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
@@ -95,7 +110,12 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       const code = (err as { code?: string }).code ?? '';
       // undici names a refused connection in the cause, like fetch does.
       const refused = /ECONNREFUSED/.test(`${code} ${(err as { cause?: { code?: string } }).cause?.code ?? ''} ${(err as Error).message}`);
-      throw new DaprError('unreachable', undefined, undefined, `${what}: ${refused ? 'ECONNREFUSED ' : ''}${code} ${(err as Error).message}`.trim());
+      throw new DaprError(
+        'unreachable',
+        undefined,
+        undefined,
+        `${what}: ${refused ? 'ECONNREFUSED ' : ''}${code} ${(err as Error).message}`.trim(),
+      );
     }
   }
 
@@ -104,7 +124,13 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     const parsed = parseBody(answer.text);
     const fromApp = typeof parsed === 'object' && parsed !== null && 'error' in parsed;
     const retryAfter = Number(answer.headers['retry-after']);
-    return new DaprError(fromApp ? 'app' : 'dapr', answer.status, parsed, `${what}: ${answer.status} ${answer.text.slice(0, 300)}`, retryAfter > 0 ? retryAfter : undefined);
+    return new DaprError(
+      fromApp ? 'app' : 'dapr',
+      answer.status,
+      parsed,
+      `${what}: ${answer.status} ${answer.text.slice(0, 300)}`,
+      retryAfter > 0 ? retryAfter : undefined,
+    );
   }
 
   const ok = async (what: string, answer: Promise<Answer>) => {
@@ -122,8 +148,14 @@ export function createSidecar(options: SidecarOptions): Sidecar {
 
     async publish(pubsub, topic, data, { id, metadata = {} } = {}) {
       const trace = currentTrace();
-      const meta = { ...metadata, ...(id ? { 'cloudevent.id': id } : {}), ...(trace ? { 'cloudevent.traceparent': trace.traceparent } : {}) };
-      const query = Object.entries(meta).map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+      const meta = {
+        ...metadata,
+        ...(id ? { 'cloudevent.id': id } : {}),
+        ...(trace ? { 'cloudevent.traceparent': trace.traceparent } : {}),
+      };
+      const query = Object.entries(meta)
+        .map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+        .join('&');
       const what = `publish ${topic}`;
       await ok(what, call(what, 'POST', `/v1.0/publish/${pubsub}/${topic}${query ? `?${query}` : ''}`, data));
     },

@@ -43,7 +43,10 @@ export const unavailable = (message: string, retryAfterSeconds: number, cause?: 
   new AppError(503, 'SERVICE.UNAVAILABLE', message, { retryAfterSeconds, cause });
 /** A write failed and could not be checked afterwards: it may or may not have happened. */
 export const outcomeUnknown = (retryAfterSeconds: number, cause?: unknown) =>
-  new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the change may or may not have been applied: retry the same request to find out', { retryAfterSeconds, cause });
+  new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the change may or may not have been applied: retry the same request to find out', {
+    retryAfterSeconds,
+    cause,
+  });
 
 /** Statuses Koa's body parser and router raise, mapped to stable codes. */
 const HTTP_ERROR_CODES: Record<number, string> = {
@@ -57,7 +60,8 @@ const HTTP_ERROR_CODES: Record<number, string> = {
 function toAppError(err: unknown, retryAfterSeconds: number, isDependencyError: (err: unknown) => boolean): AppError | undefined {
   if (err instanceof AppError) return err;
   // A sidecar, store or callee that failed is a dependency outage, not a bug here.
-  if (err instanceof DaprError || isDependencyError(err)) return unavailable('a service this request needs is unavailable, please retry', retryAfterSeconds, err);
+  if (err instanceof DaprError || isDependencyError(err))
+    return unavailable('a service this request needs is unavailable, please retry', retryAfterSeconds, err);
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: boolean }).expose) {
     const message = status === 413 ? 'the request body is too large' : (err as Error).message;

@@ -87,7 +87,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
 }
 
 async function failingChecks(checks: Record<string, () => Promise<boolean>>): Promise<string[]> {
-  const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => ((await check().catch(() => false)) ? undefined : name)));
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => ((await check().catch(() => false)) ? undefined : name)),
+  );
   return results.filter((name): name is string => name !== undefined);
 }
 
@@ -101,7 +103,10 @@ function accessLog(log: Logger) {
       // Probes, and event deliveries that succeeded (events_handled_total counts
       // them; a failed one is logged by its handler), are logged at trace/debug.
       const probe = ['/healthz', '/readyz', '/metrics', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
-      const delivered = ctx.path.startsWith('/events/') && ctx.status === 200 && (ctx.state.delivery as { result?: string } | undefined)?.result === 'SUCCESS';
+      const delivered =
+        ctx.path.startsWith('/events/') &&
+        ctx.status === 200 &&
+        (ctx.state.delivery as { result?: string } | undefined)?.result === 'SUCCESS';
       if (probe || delivered) {
         log[probe ? 'trace' : 'debug']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
         return;

@@ -9,7 +9,9 @@ import type { Metrics } from './metrics.js';
 async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'ROUTE.NOT_FOUND', message: 'only GET /metrics here' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'ROUTE.NOT_FOUND', message: 'only GET /metrics here' } }));
       return;
     }
     res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());

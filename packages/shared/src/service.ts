@@ -22,10 +22,21 @@ export interface ServiceDeps {
  * Every service's main.ts: the logger, the sidecar client, the service's own
  * wiring, then serving until SIGTERM (see serve).
  */
-export async function runService<C extends BaseConfig>(name: string, config: C, build: (deps: ServiceDeps) => Promise<BuiltService> | BuiltService): Promise<void> {
+export async function runService<C extends BaseConfig>(
+  name: string,
+  config: C,
+  build: (deps: ServiceDeps) => Promise<BuiltService> | BuiltService,
+): Promise<void> {
   const log = createLogger(name, config.LOG_LEVEL);
   const sidecar = createSidecar({ host: config.DAPR_HOST, httpPort: config.DAPR_HTTP_PORT, apiToken: config.DAPR_API_TOKEN, log });
   const service = await build({ sidecar, log });
-  await serve(service.app, { port: config.PORT, host: config.HOST, metricsPort: config.METRICS_PORT, log, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, onShutdown: service.close });
+  await serve(service.app, {
+    port: config.PORT,
+    host: config.HOST,
+    metricsPort: config.METRICS_PORT,
+    log,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    onShutdown: service.close,
+  });
   service.started?.();
 }

@@ -13,7 +13,11 @@ async function deliver(handle: (e: { data: { n: number } }) => Promise<unknown>,
   const server = app.listen(0);
   const { port } = server.address() as { port: number };
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify(body) });
+    const res = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: await res.json() };
   } finally {
     server.close();
@@ -40,15 +44,21 @@ test('when the envelope has no id, then it is dropped', async (t) => {
 });
 
 test('when the handler fails for a transient reason, then Dapr is asked to retry', async (t) => {
-  const reply = await deliver(async () => {
-    throw new Error('database down');
-  }, { id: 'e3', data: { n: 1 } });
+  const reply = await deliver(
+    async () => {
+      throw new Error('database down');
+    },
+    { id: 'e3', data: { n: 1 } },
+  );
   t.deepEqual(reply.body, { status: 'RETRY' });
 });
 
 test('when the handler rejects the event itself (4xx), then it is dropped, not retried', async (t) => {
-  const reply = await deliver(async () => {
-    throw new AppError(403, 'X.FORBIDDEN', 'impossible event');
-  }, { id: 'e4', data: { n: 1 } });
+  const reply = await deliver(
+    async () => {
+      throw new AppError(403, 'X.FORBIDDEN', 'impossible event');
+    },
+    { id: 'e4', data: { n: 1 } },
+  );
   t.deepEqual(reply.body, { status: 'DROP' });
 });

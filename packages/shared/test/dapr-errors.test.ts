@@ -1,7 +1,8 @@
 import test from 'ava';
 import { DaprError, invocationOutcome, isBreakerRefusal, retryOnConflict, toDaprError } from '../src/index.js';
 
-const sdkError = (status: number, body: unknown) => new Error(JSON.stringify({ error: 'x', error_msg: typeof body === 'string' ? body : JSON.stringify(body), status }));
+const sdkError = (status: number, body: unknown) =>
+  new Error(JSON.stringify({ error: 'x', error_msg: typeof body === 'string' ? body : JSON.stringify(body), status }));
 
 test('a callee app answer in our error format is classified as an app error with its body', (t) => {
   const err = toDaprError('invoke', sdkError(404, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } }));
@@ -17,7 +18,13 @@ test('a sidecar error (open circuit) is classified as a dapr error', (t) => {
 });
 
 test('an ETag mismatch inside a transaction is a conflict even though Dapr answers 500', (t) => {
-  const err = toDaprError('tx', sdkError(500, { errorCode: 'ERR_STATE_TRANSACTION', message: 'error while executing state transaction: possible etag mismatch. error from state store: ' }));
+  const err = toDaprError(
+    'tx',
+    sdkError(500, {
+      errorCode: 'ERR_STATE_TRANSACTION',
+      message: 'error while executing state transaction: possible etag mismatch. error from state store: ',
+    }),
+  );
   t.true(err.isConflict);
 });
 
@@ -56,8 +63,15 @@ test('the keyed lock runs sections of one key one at a time, and of different ke
     if (name === 'a1') throw new Error('a1 fails');
     return name;
   };
-  const results = await Promise.allSettled([withLock('a', section('a1', 30)), withLock('a', section('a2', 10)), withLock('b', section('b1', 5))]);
-  t.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled', 'fulfilled']);
+  const results = await Promise.allSettled([
+    withLock('a', section('a1', 30)),
+    withLock('a', section('a2', 10)),
+    withLock('b', section('b1', 5)),
+  ]);
+  t.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'fulfilled', 'fulfilled'],
+  );
   t.true(events.indexOf('a1 end') < events.indexOf('a2 start'), 'a2 waited for a1, even though a1 failed');
   t.true(events.indexOf('b1 end') < events.indexOf('a1 end'), 'b did not wait for a');
 });
@@ -71,12 +85,18 @@ test('a state read is one key with its ETag from the header; a store failure is 
     } else if (req.url === '/v1.0/state/store/missing') {
       res.writeHead(204).end();
     } else {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_STATE_GET', message: 'failed to connect to `host=127.0.0.1 user=postgres`' }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errorCode: 'ERR_STATE_GET', message: 'failed to connect to `host=127.0.0.1 user=postgres`' }));
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
-  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: (server.address() as { port: number }).port, log: createLogger('test', 'silent') });
+  const sidecar = createSidecar({
+    host: '127.0.0.1',
+    httpPort: (server.address() as { port: number }).port,
+    log: createLogger('test', 'silent'),
+  });
   t.deepEqual(await sidecar.getState('store', 'found'), { value: { v: 1 }, etag: '7' });
   t.is(await sidecar.getState('store', 'missing'), undefined);
   const err = await t.throwsAsync(() => sidecar.getState('store', 'broken'));
@@ -84,7 +104,13 @@ test('a state read is one key with its ETag from the header; a store failure is 
   t.regex(err!.message, /failed to connect/);
 });
 
-const invokeError = (text: string, status = 500) => new DaprError('dapr', status, { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: recipe, err: ${text}` }, `invoke: ${status}`);
+const invokeError = (text: string, status = 500) =>
+  new DaprError(
+    'dapr',
+    status,
+    { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: recipe, err: ${text}` },
+    `invoke: ${status}`,
+  );
 
 test("Dapr's refusals that cannot have reached the callee app are 'not-sent'", (t) => {
   for (const text of [
@@ -100,7 +126,11 @@ test("Dapr's refusals that cannot have reached the callee app are 'not-sent'", (
     t.is(invocationOutcome(invokeError(text)), 'not-sent', text);
   }
   t.is(invocationOutcome(invokeError('access control policy has denied access', 403)), 'not-sent', 'access control');
-  t.is(invocationOutcome(new DaprError('unreachable', undefined, undefined, 'invoke: ECONNREFUSED fetch failed')), 'not-sent', 'our own sidecar refused the connection');
+  t.is(
+    invocationOutcome(new DaprError('unreachable', undefined, undefined, 'invoke: ECONNREFUSED fetch failed')),
+    'not-sent',
+    'our own sidecar refused the connection',
+  );
 });
 
 test("failures that may have reached the app are 'unknown'; the app's own answers are 'answered'", (t) => {

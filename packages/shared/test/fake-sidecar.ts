@@ -12,7 +12,12 @@ export function fakeSidecar() {
   const invoked: { appId: string; method: string; options: InvokeOptions }[] = [];
   let etags = 0;
   const handlers = new Map<string, (options: InvokeOptions) => unknown>();
-  const failures = { transaction: undefined as Error | undefined, save: undefined as Error | undefined, get: undefined as Error | undefined, publishTo: new Set<string>() };
+  const failures = {
+    transaction: undefined as Error | undefined,
+    save: undefined as Error | undefined,
+    get: undefined as Error | undefined,
+    publishTo: new Set<string>(),
+  };
 
   const conflict = (key: string) => new DaprError('dapr', 409, { errorCode: 'ERR_STATE_ETAG_MISMATCH' }, `etag mismatch on ${key}`);
   const id = (store: string, key: string) => `${store}/${key}`;

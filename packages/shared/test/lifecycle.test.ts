@@ -4,7 +4,9 @@ import test from 'ava';
 import { ConfigError, baseConfigSchema, loadConfig } from '../src/index.js';
 
 test('config is read once and refuses to start with every problem listed', (t) => {
-  const err = t.throws(() => loadConfig(baseConfigSchema, { PORT: '70000', LOG_LEVEL: 'loud', DAPR_HTTP_PORT: 'x' }), { instanceOf: ConfigError });
+  const err = t.throws(() => loadConfig(baseConfigSchema, { PORT: '70000', LOG_LEVEL: 'loud', DAPR_HTTP_PORT: 'x' }), {
+    instanceOf: ConfigError,
+  });
   t.is((err as ConfigError).problems.length, 3);
   t.regex(err!.message, /PORT/);
   t.regex(err!.message, /LOG_LEVEL/);

@@ -3,7 +3,11 @@ import { RetryLater, createLogger, createOutbox, type Intent, type IntentResolve
 import { fakeSidecar } from './fake-sidecar.js';
 
 const log = createLogger('test', 'silent');
-const event = { topic: 'Registered' as const, id: 'Registered:r1', data: { recipeId: 'r1', memberId: 'm', title: 't', registeredAt: '2026-01-01T00:00:00Z' } };
+const event = {
+  topic: 'Registered' as const,
+  id: 'Registered:r1',
+  data: { recipeId: 'r1', memberId: 'm', title: 't', registeredAt: '2026-01-01T00:00:00Z' },
+};
 
 /** An outbox whose resolver answers what the test says the state shows. */
 function setup() {
@@ -17,12 +21,22 @@ function setup() {
       return { kind: 'void' };
     },
   };
-  const outbox = createOutbox({ sidecar: fake.sidecar, pubsub: 'pubsub', appId: 'app', log, resolver, clock: () => clock.now, inlineWaitMs: 50, settleAfterMs: 30_000 });
-  const delivered = (topic: string) => fake.published.filter((p) => p.topic === topic).map((p) => ({ id: 'd', topic, type: '', data: p.data as Intent }));
+  const outbox = createOutbox({
+    sidecar: fake.sidecar,
+    pubsub: 'pubsub',
+    appId: 'app',
+    log,
+    resolver,
+    clock: () => clock.now,
+    inlineWaitMs: 50,
+    settleAfterMs: 30_000,
+  });
+  const delivered = (topic: string) =>
+    fake.published.filter((p) => p.topic === topic).map((p) => ({ id: 'd', topic, type: '', data: p.data as Intent }));
   return { fake, outbox, clock, state, delivered };
 }
 
-test('an intent names the attempt and what it is about, and goes to the app\'s outbox topic', async (t) => {
+test("an intent names the attempt and what it is about, and goes to the app's outbox topic", async (t) => {
   const { fake, outbox } = setup();
   const intent = await outbox.intend('Registered', { recipeId: 'r1' });
   t.regex(intent.id, /^[0-9a-f-]{36}$/);
@@ -45,14 +59,20 @@ test('the relay waits for an attempt in this process to finish, and then looks a
   state.settled = { kind: 'committed', event };
   outbox.finished(intent);
   await relayed;
-  t.deepEqual(fake.published.map((p) => p.topic), ['app-outbox', 'Registered']);
+  t.deepEqual(
+    fake.published.map((p) => p.topic),
+    ['app-outbox', 'Registered'],
+  );
 });
 
 test('an intent still undecided after the bounded wait moves to the late topic, never answering RETRY on the outbox topic', async (t) => {
   const { fake, outbox, delivered } = setup();
   await outbox.intend('Registered', { recipeId: 'r1' });
   await outbox.relay(delivered('app-outbox')[0]!);
-  t.deepEqual(fake.published.map((p) => p.topic), ['app-outbox', 'app-outbox-late']);
+  t.deepEqual(
+    fake.published.map((p) => p.topic),
+    ['app-outbox', 'app-outbox-late'],
+  );
 });
 
 test('on the late topic an undecided intent is retried until its settle time, then its attempt is abandoned', async (t) => {
@@ -65,7 +85,11 @@ test('on the late topic an undecided intent is retried until its settle time, th
   clock.now = new Date(clock.now.getTime() + 31_000);
   await outbox.relayLate(late);
   t.deepEqual(state.abandoned, [intent.id]);
-  t.deepEqual(fake.published.map((p) => p.topic), ['app-outbox', 'app-outbox-late'], 'nothing published for an attempt that never committed');
+  t.deepEqual(
+    fake.published.map((p) => p.topic),
+    ['app-outbox', 'app-outbox-late'],
+    'nothing published for an attempt that never committed',
+  );
 });
 
 test('a void attempt ends quietly, wherever it is settled', async (t) => {
@@ -73,7 +97,10 @@ test('a void attempt ends quietly, wherever it is settled', async (t) => {
   await outbox.intend('Registered', { recipeId: 'r1' });
   state.settled = { kind: 'void' };
   await outbox.relay(delivered('app-outbox')[0]!);
-  t.deepEqual(fake.published.map((p) => p.topic), ['app-outbox']);
+  t.deepEqual(
+    fake.published.map((p) => p.topic),
+    ['app-outbox'],
+  );
 });
 
 test('when the intent cannot be published, the attempt does not start', async (t) => {

@@ -21,12 +21,12 @@ const unauthenticated = (message: string) => new AppError(401, 'AUTH.UNAUTHENTIC
 export function createAuthenticator({ key, issuer, audience, log }: AuthOptions): Authenticator {
   let verifyKey: Promise<Uint8Array | JWTVerifyGetKey> | undefined;
   const loadKey = () => {
-    verifyKey ??= ('jwksUrl' in key ? Promise.resolve(createRemoteJWKSet(new URL(key.jwksUrl))) : key.secret().then((s) => new TextEncoder().encode(s))).catch(
-      (err) => {
-        verifyKey = undefined; // try again on the next request
-        throw err;
-      },
-    );
+    verifyKey ??= (
+      'jwksUrl' in key ? Promise.resolve(createRemoteJWKSet(new URL(key.jwksUrl))) : key.secret().then((s) => new TextEncoder().encode(s))
+    ).catch((err) => {
+      verifyKey = undefined; // try again on the next request
+      throw err;
+    });
     return verifyKey;
   };
 
@@ -82,6 +82,10 @@ export function createAuthenticator({ key, issuer, audience, log }: AuthOptions)
       ctx.state.memberId = await verify(match[1]!);
       await next();
     },
-    ready: () => loadKey().then(() => true, () => false),
+    ready: () =>
+      loadKey().then(
+        () => true,
+        () => false,
+      ),
   };
 }

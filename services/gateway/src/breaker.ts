@@ -38,7 +38,8 @@ export function createBreaker({ failures, openMs, code, message, clock = Date.no
   let openUntil = 0;
   let trialOut = false;
 
-  const refuse = (retryAfterMs: number) => new AppError(503, code, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+  const refuse = (retryAfterMs: number) =>
+    new AppError(503, code, message, { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
 
   return {
     /** Admits a call or throws the 503; the returned function takes the call's verdict. */

@@ -38,7 +38,10 @@ export interface RateLimitOptions {
  * (logged): members keep being served rather than all being refused.
  */
 export function createRateLimiter({ redisUrl, limit, windowSeconds, log }: RateLimitOptions): RateLimiter {
-  const client = createClient({ url: redisUrl, socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(retries * 200, 2_000) } });
+  const client = createClient({
+    url: redisUrl,
+    socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(retries * 200, 2_000) },
+  });
   client.on('error', (err) => log.debug({ err }, 'rate limit redis error'));
   client.connect().catch((err) => log.warn({ err }, 'rate limit redis not reachable yet'));
 
@@ -46,7 +49,11 @@ export function createRateLimiter({ redisUrl, limit, windowSeconds, log }: RateL
     if (!client.isReady) return undefined;
     const key = `gateway:ratelimit:${memberId}:${window}`;
     const replies = await Promise.race([
-      client.multi().incr(key).expire(key, windowSeconds * 2).exec(),
+      client
+        .multi()
+        .incr(key)
+        .expire(key, windowSeconds * 2)
+        .exec(),
       new Promise<undefined>((resolve) => setTimeout(resolve, 250)),
     ]);
     return replies ? Number(replies[0]) : undefined;
@@ -62,7 +69,9 @@ export function createRateLimiter({ redisUrl, limit, windowSeconds, log }: RateL
       });
       if (used !== undefined && used > limit) {
         const retryAfterSeconds = Math.max(1, Math.ceil((window + 1) * windowSeconds - now));
-        throw new AppError(429, 'RATE.LIMITED', `too many requests: at most ${limit} every ${windowSeconds} s, please retry later`, { retryAfterSeconds });
+        throw new AppError(429, 'RATE.LIMITED', `too many requests: at most ${limit} every ${windowSeconds} s, please retry later`, {
+          retryAfterSeconds,
+        });
       }
       await next();
     },

@@ -43,7 +43,15 @@ export const REGISTRATION_BUSY = 'registration is busy right now; please registe
  * The public API. Every route authenticates, validates what it puts into a
  * path, and calls one service through Dapr with the member id in a header.
  */
-export function routes({ sidecar, apps, authenticate, rateLimit, registrationLimit, registrationBreaker, retryAfterSeconds }: RouteDeps): Router {
+export function routes({
+  sidecar,
+  apps,
+  authenticate,
+  rateLimit,
+  registrationLimit,
+  registrationBreaker,
+  retryAfterSeconds,
+}: RouteDeps): Router {
   const router = new Router();
   const recipeIdOf = (ctx: Context) => parseInput(recipeIdSchema, ctx.params.recipeId, 'recipe id');
 
@@ -58,7 +66,14 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
   async function call(ctx: Context, appId: string, method: string, options: InvokeOptions = {}) {
     const write = options.method === 'POST' || options.method === 'DELETE';
     try {
-      return await retryNotSent(() => sidecar.invoke<unknown>(appId, method, { ...options, headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers } }), { read: !write });
+      return await retryNotSent(
+        () =>
+          sidecar.invoke<unknown>(appId, method, {
+            ...options,
+            headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers },
+          }),
+        { read: !write },
+      );
     } catch (err) {
       throw relayError(err, retryAfterSeconds, write);
     }
@@ -80,7 +95,10 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
     } catch (err) {
       report(verdictOf(err));
       if (err instanceof AppError && err.status === 503 && err.code === 'SERVICE.UNAVAILABLE') {
-        throw new AppError(503, 'SERVICE.OVERLOADED', REGISTRATION_BUSY, { retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds, cause: err });
+        throw new AppError(503, 'SERVICE.OVERLOADED', REGISTRATION_BUSY, {
+          retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -106,7 +124,9 @@ export function routes({ sidecar, apps, authenticate, rateLimit, registrationLim
   });
 
   router.post('/recipes/:recipeId/recommendations', async (ctx) => {
-    const result = (await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}/recommendations`, { method: 'POST' })) as { alreadyRecommended?: boolean };
+    const result = (await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}/recommendations`, { method: 'POST' })) as {
+      alreadyRecommended?: boolean;
+    };
     ctx.status = result.alreadyRecommended ? 200 : 201;
     ctx.body = result;
   });
@@ -132,13 +152,25 @@ export function relayError(err: unknown, retryAfterSeconds: number, write: boole
   const outcome = invocationOutcome(err);
   if (outcome === 'answered' && body?.code && body.message && err.status !== undefined) {
     if (err.status < 500) return new AppError(err.status, body.code, body.message, { details: body.details });
-    if (err.status === 503 || err.status === 504) return new AppError(err.status, body.code, body.message, { retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds, cause: err });
+    if (err.status === 503 || err.status === 504)
+      return new AppError(err.status, body.code, body.message, {
+        retryAfterSeconds: err.retryAfterSeconds ?? retryAfterSeconds,
+        cause: err,
+      });
   }
   if (write && outcome !== 'not-sent') {
-    return new AppError(504, 'SERVICE.OUTCOME_UNKNOWN', 'the service did not confirm in time; the change may have been applied: retry the same request to find out', {
-      retryAfterSeconds,
-      cause: err,
-    });
+    return new AppError(
+      504,
+      'SERVICE.OUTCOME_UNKNOWN',
+      'the service did not confirm in time; the change may have been applied: retry the same request to find out',
+      {
+        retryAfterSeconds,
+        cause: err,
+      },
+    );
   }
-  return new AppError(503, 'SERVICE.UNAVAILABLE', 'the service is busy or unavailable, please retry shortly', { retryAfterSeconds, cause: err });
+  return new AppError(503, 'SERVICE.UNAVAILABLE', 'the service is busy or unavailable, please retry shortly', {
+    retryAfterSeconds,
+    cause: err,
+  });
 }

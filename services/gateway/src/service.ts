@@ -7,13 +7,20 @@ import { createRateLimiter } from './limits.js';
 /** The gateway wired up: authentication, rate limit, bulkhead, circuit, routes. */
 export function buildGateway(config: Config, { sidecar, log }: ServiceDeps): BuiltService {
   const auth = createAuthenticator({
-    key: config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
+    key: config.JWT_JWKS_URL
+      ? { jwksUrl: config.JWT_JWKS_URL }
+      : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     log,
   });
   const rateLimiter = config.RATE_LIMIT_REDIS_URL
-    ? createRateLimiter({ redisUrl: config.RATE_LIMIT_REDIS_URL, limit: config.RATE_LIMIT_PER_WINDOW, windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, log })
+    ? createRateLimiter({
+        redisUrl: config.RATE_LIMIT_REDIS_URL,
+        limit: config.RATE_LIMIT_PER_WINDOW,
+        windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+        log,
+      })
     : undefined;
   const app = createApp({
     sidecar,

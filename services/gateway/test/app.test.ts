@@ -13,7 +13,11 @@ const recipeId = '6f1c1f5e-3b0a-4a57-9d77-2b6f0d9b8f11';
 const sign = (sub: string, { expiresIn = '1h', key = secret } = {}) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(expiresIn).sign(new TextEncoder().encode(key));
 
-async function gateway(t: { teardown: (fn: () => void) => void }, registrationMaxInFlight = 64, registrationBreaker = { failures: 5, openSeconds: 10 }) {
+async function gateway(
+  t: { teardown: (fn: () => void) => void },
+  registrationMaxInFlight = 64,
+  registrationBreaker = { failures: 5, openSeconds: 10 },
+) {
   const fake = fakeSidecar();
   const app = createApp({
     registrationMaxInFlight,
@@ -40,7 +44,12 @@ async function gateway(t: { teardown: (fn: () => void) => void }, registrationMa
 
 test('when no token, a malformed one, a wrongly signed or an expired one is sent, then 401 with a JSON error', async (t) => {
   const { call, fake } = await gateway(t);
-  for (const token of [undefined, 'not-a-jwt', await sign('alice', { key: 'another-key-of-enough-length!!' }), await sign('alice', { expiresIn: '-1m' })]) {
+  for (const token of [
+    undefined,
+    'not-a-jwt',
+    await sign('alice', { key: 'another-key-of-enough-length!!' }),
+    await sign('alice', { expiresIn: '-1m' }),
+  ]) {
     const res = await call('GET', '/mypages/me', { token });
     t.is(res.status, 401);
     t.is(res.body.error.code, 'AUTH.UNAUTHENTICATED');
@@ -55,7 +64,16 @@ test('when the token is valid, then the member id travels in a header, and every
   const { call, fake } = await gateway(t);
   fake.handle('myrecipe POST myrecipes', () => ({ recipeId }));
   t.is((await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) })).status, 201);
-  t.is((await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe), headers: { 'content-type': 'application/json', 'idempotency-key': 'mine-1' } })).status, 201);
+  t.is(
+    (
+      await call('POST', '/myrecipes', {
+        token: await sign('alice'),
+        ...json(recipe),
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'mine-1' },
+      })
+    ).status,
+    201,
+  );
   const [generated, given] = fake.invoked.map((i) => i.options.headers!);
   t.is(generated!['x-member-id'], 'alice');
   t.regex(generated!['idempotency-key']!, /^gateway-[0-9a-f-]{36}$/);
@@ -94,8 +112,10 @@ test('when more registrations are in flight than allowed, then the rest get 503 
   t.is((await call('POST', '/myrecipes', { token, ...json(recipe) })).status, 201);
 });
 
-const appError = (status: number, code: string, headers?: number) => new DaprError('app', status, { error: { code, message: code } }, `${status}`, headers);
-const daprRefusal = (text: string) => new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: myrecipe, err: ${text}` }, text);
+const appError = (status: number, code: string, headers?: number) =>
+  new DaprError('app', status, { error: { code, message: code } }, `${status}`, headers);
+const daprRefusal = (text: string) =>
+  new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: `failed to invoke, id: myrecipe, err: ${text}` }, text);
 
 test('the registration circuit opens after 5 failures of myrecipe, refuses at once with a Retry-After covering its open time, and a good trial call closes it', async (t) => {
   const { call, fake } = await gateway(t, 64, { failures: 5, openSeconds: 1 });
@@ -134,7 +154,10 @@ test('a call Dapr refused before sending it (a replica gone from name resolution
   const { call, fake } = await gateway(t);
   let attempts = 0;
   fake.handle('myrecipe POST myrecipes', () => {
-    if (++attempts < 3) throw daprRefusal('error invoking app channel: Post "http://127.0.0.1:1/myrecipes": dial tcp 127.0.0.1:1: connect: connection refused');
+    if (++attempts < 3)
+      throw daprRefusal(
+        'error invoking app channel: Post "http://127.0.0.1:1/myrecipes": dial tcp 127.0.0.1:1: connect: connection refused',
+      );
     return { recipeId };
   });
   const token = await sign('alice');
@@ -142,7 +165,12 @@ test('a call Dapr refused before sending it (a replica gone from name resolution
   t.is(attempts, 3);
 
   fake.handle('recipe POST recipes/:id/recommendations', () => {
-    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: too many requests' }, 'half-open');
+    throw new DaprError(
+      'dapr',
+      500,
+      { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: too many requests' },
+      'half-open',
+    );
   });
   const res = await call('POST', `/recipes/${recipeId}/recommendations`, { token });
   t.is(res.status, 503, 'nothing was sent: nothing changed');
@@ -242,18 +270,37 @@ test('with a JWKS URL, tokens of the identity provider (RS256) are accepted, oth
   const http = await import('node:http');
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const idp = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  const idp = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
   await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
   t.teardown(() => idp.close());
-  const auth = createAuthenticator({ key: { jwksUrl: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks` }, issuer: 'https://idp.example', audience: 'recipes', log });
+  const auth = createAuthenticator({
+    key: { jwksUrl: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/jwks` },
+    issuer: 'https://idp.example',
+    audience: 'recipes',
+    log,
+  });
   const verify = async (token: string) => {
     const ctx = { get: () => `Bearer ${token}`, set: () => undefined, state: {} as Record<string, unknown> };
     await auth.middleware(ctx as never, async () => undefined);
     return ctx.state.memberId;
   };
-  const good = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('erin').setIssuer('https://idp.example').setAudience('recipes').setExpirationTime('5m').sign(privateKey);
+  const good = await new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('erin')
+    .setIssuer('https://idp.example')
+    .setAudience('recipes')
+    .setExpirationTime('5m')
+    .sign(privateKey);
   t.is(await verify(good), 'erin');
-  const wrongAudience = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('erin').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
+  const wrongAudience = await new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('erin')
+    .setIssuer('https://idp.example')
+    .setAudience('other')
+    .setExpirationTime('5m')
+    .sign(privateKey);
   await t.throwsAsync(() => verify(wrongAudience), { message: 'the token is not valid' });
   const hs256 = await sign('erin');
   await t.throwsAsync(() => verify(hs256), { message: 'the token is not valid' }, 'an HS256 token is not accepted in JWKS mode');
@@ -263,7 +310,12 @@ test('a write that may have reached the service before failing is a 504 (outcome
   const { call, fake } = await gateway(t);
   const token = await sign('bob');
   const dropped = () => {
-    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: error invoking app channel: EOF' }, 'dropped');
+    throw new DaprError(
+      'dapr',
+      500,
+      { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: error invoking app channel: EOF' },
+      'dropped',
+    );
   };
   fake.handle('recipe POST recipes/:id/recommendations', dropped);
   fake.handle('recipe GET recipes/:id', dropped);
@@ -277,7 +329,11 @@ test('a write that may have reached the service before failing is a 504 (outcome
 test('a token checked once is taken on trust until it expires, never after', async (t) => {
   const { call, fake } = await gateway(t);
   fake.handle('mypage GET mypages/alice', () => ({ memberId: 'alice', balance: 0, recipes: [] }));
-  const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) + 2).sign(new TextEncoder().encode(secret));
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('alice')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+    .sign(new TextEncoder().encode(secret));
   t.is((await call('GET', '/mypages/me', { token })).status, 200);
   t.is((await call('GET', '/mypages/me', { token })).status, 200, 'again, from the cache');
   await new Promise((resolve) => setTimeout(resolve, 2_100));

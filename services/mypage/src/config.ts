@@ -4,7 +4,10 @@ import { z } from 'zod';
 const schema = baseConfigSchema.extend({
   PORT: baseConfigSchema.shape.PORT.default(8083),
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/recommend_recipe'),
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('mypage'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .default('mypage'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });

@@ -1,5 +1,14 @@
 import Router from '@koa/router';
-import { catalogueQuerySchema, deletedSchema, memberIdSchema, parseInput, recommendedSchema, registeredSchema, topicHandler, type Logger } from '@recipe/shared';
+import {
+  catalogueQuerySchema,
+  deletedSchema,
+  memberIdSchema,
+  parseInput,
+  recommendedSchema,
+  registeredSchema,
+  topicHandler,
+  type Logger,
+} from '@recipe/shared';
 import { auditQuerySchema, auditRow, catalogueItem, memberPageView } from './domain.js';
 import type { ReadModel } from './store.js';
 
@@ -28,8 +37,17 @@ export function routes({ readModel, log }: RouteDeps): Router {
     ctx.body = (await readModel.allRecipes(after, limit)).map(auditRow);
   });
 
-  router.post('/events/registered', topicHandler(registeredSchema, (e) => readModel.onRegistered(e.data), log));
-  router.post('/events/recommended', topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.data), log));
-  router.post('/events/deleted', topicHandler(deletedSchema, (e) => readModel.onDeleted(e.data), log));
+  router.post(
+    '/events/registered',
+    topicHandler(registeredSchema, (e) => readModel.onRegistered(e.data), log),
+  );
+  router.post(
+    '/events/recommended',
+    topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.data), log),
+  );
+  router.post(
+    '/events/deleted',
+    topicHandler(deletedSchema, (e) => readModel.onDeleted(e.data), log),
+  );
   return router;
 }

@@ -7,6 +7,12 @@ import { connect, createReadModel, migrate } from './store.js';
 export async function buildMypage(config: Config, { sidecar, log }: ServiceDeps): Promise<BuiltService> {
   const db = connect(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
   await migrate(db, config.DATABASE_SCHEMA, log);
-  const app = createApp({ readModel: createReadModel(db), sidecar, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS });
+  const app = createApp({
+    readModel: createReadModel(db),
+    sidecar,
+    log,
+    appApiToken: config.APP_API_TOKEN,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
+  });
   return { app, close: () => db.destroy() };
 }

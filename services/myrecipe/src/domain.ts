@@ -65,7 +65,12 @@ export function withAbortedDeletion(recipe: Recipe, attempt: string): Recipe {
   return { ...recipe, abortedDeletions: [...(recipe.abortedDeletions ?? []), attempt] };
 }
 
-export const voided = (recipeId: string, memberId: string, attempt: string, at: string): VoidRecipe => ({ recipeId, memberId, voidedAt: at, voided: attempt });
+export const voided = (recipeId: string, memberId: string, attempt: string, at: string): VoidRecipe => ({
+  recipeId,
+  memberId,
+  voidedAt: at,
+  voided: attempt,
+});
 
 /** Points per live recipe, from Recommended events; a member's balance is their sum. */
 export interface Ledger {
@@ -87,7 +92,9 @@ export function recipeIdFor(memberId: string, idempotencyKey: string | undefined
 }
 
 export function requestHash(input: NewRecipe): string {
-  return createHash('sha256').update(JSON.stringify([input.title, input.ingredients, input.steps])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([input.title, input.ingredients, input.steps]))
+    .digest('base64url');
 }
 
 export function newRecipe(memberId: string, input: NewRecipe, idempotencyKey: string | undefined, now: Date): Recipe {

@@ -48,7 +48,10 @@ export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
     ctx.body = await myRecipes.balance(parseInput(memberIdSchema, ctx.params.memberId, 'member id'));
   });
 
-  router.post('/events/recommended', topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log));
+  router.post(
+    '/events/recommended',
+    topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log),
+  );
   router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
   router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;

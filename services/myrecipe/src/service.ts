@@ -8,7 +8,13 @@ import { createMyRecipes, type MyRecipes, type RecommendationService } from './u
 export function buildMyrecipe(config: Config, { sidecar, log }: ServiceDeps): BuiltService {
   // A call Dapr refused before sending it (a recipe replica that just went away) is made again.
   const call = (method: string, recipeId: string, memberId: string, attempt: string) =>
-    retryNotSent(() => sidecar.invoke<never>(config.RECIPE_APP_ID, method, { method: 'POST', body: { recipeId, attempt }, headers: { [MEMBER_HEADER]: memberId } }));
+    retryNotSent(() =>
+      sidecar.invoke<never>(config.RECIPE_APP_ID, method, {
+        method: 'POST',
+        body: { recipeId, attempt },
+        headers: { [MEMBER_HEADER]: memberId },
+      }),
+    );
   const recommendations: RecommendationService = {
     withdraw: (recipeId, memberId, attempt) => call('withdrawals', recipeId, memberId, attempt),
     releaseHold: (recipeId, memberId, attempt) => call('withdrawal-cancellations', recipeId, memberId, attempt),
@@ -32,5 +38,7 @@ export function buildMyrecipe(config: Config, { sidecar, log }: ServiceDeps): Bu
     deductionBreakerSeconds: config.DEDUCTION_BREAKER_SECONDS,
     log,
   });
-  return { app: createApp({ myRecipes, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS }) };
+  return {
+    app: createApp({ myRecipes, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS }),
+  };
 }

@@ -20,13 +20,21 @@ export interface MyRecipeStore {
 }
 
 export function createStore(sidecar: Sidecar, store: string): MyRecipeStore {
-  const upsert = (key: string, value: unknown, etag: string | undefined): StateOperation => ({ operation: 'upsert', key, value, ...writeGuard(etag) });
+  const upsert = (key: string, value: unknown, etag: string | undefined): StateOperation => ({
+    operation: 'upsert',
+    key,
+    value,
+    ...writeGuard(etag),
+  });
   return {
     getRecipe: (recipeId) => sidecar.getState<StoredRecipe>(store, recipeKey(recipeId)),
     getLedger: (memberId) => sidecar.getState<Ledger>(store, ledgerKey(memberId)),
     saveRecipe: (recipe, etag) => sidecar.saveState(store, recipeKey(recipe.recipeId), recipe, writeGuard(etag)),
     saveLedger: (ledger, etag) => sidecar.saveState(store, ledgerKey(ledger.memberId), ledger, writeGuard(etag)),
     saveBoth: (recipe, recipeEtag, ledger, ledgerEtag) =>
-      sidecar.transaction(store, [upsert(recipeKey(recipe.recipeId), recipe, recipeEtag), upsert(ledgerKey(ledger.memberId), ledger, ledgerEtag)]),
+      sidecar.transaction(store, [
+        upsert(recipeKey(recipe.recipeId), recipe, recipeEtag),
+        upsert(ledgerKey(ledger.memberId), ledger, ledgerEtag),
+      ]),
   };
 }

@@ -82,7 +82,11 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
     // The key maps to one recipe id for good: registering "again" would bring a
     // deleted recipe back under an id the other services know as deleted.
     if (isDeleted(existing)) {
-      throw new AppError(409, 'IDEMPOTENCY.KEY_USED', 'the recipe registered with this Idempotency-Key was deleted; use a new key to register it again');
+      throw new AppError(
+        409,
+        'IDEMPOTENCY.KEY_USED',
+        'the recipe registered with this Idempotency-Key was deleted; use a new key to register it again',
+      );
     }
     return existing;
   }
@@ -258,7 +262,9 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
       if (!found) throw new Error(`recipe ${recipeId} of delete attempt ${intent.id} not found`);
       if (isVoid(found)) return VOID;
       if (isDeleted(found) && found.deletion === intent.id) {
-        return committed(deletedEvent({ recipeId, memberId: found.memberId, pointsRevoked: found.pointsRevoked ?? 0, deletedAt: found.deletedAt }));
+        return committed(
+          deletedEvent({ recipeId, memberId: found.memberId, pointsRevoked: found.pointsRevoked ?? 0, deletedAt: found.deletedAt }),
+        );
       }
       // Another attempt deleted it, or this one was fenced off: this attempt
       // never committed and never will, so its hold can go.

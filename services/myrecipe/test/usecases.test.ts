@@ -6,7 +6,14 @@ import { createMyRecipes, type MyRecipes } from '../src/usecases.js';
 
 const log = createLogger('test', 'silent');
 const recipe = { title: 'Bulgogi', ingredients: ['beef', 'pear'], steps: ['Marinate.', 'Grill.'] };
-const recommended = (recipeId: string, recipePoints: number, recommenderId = 'bob') => ({ recipeId, authorId: 'alice', recommenderId, points: 1, recipePoints, recommendedAt: '2026-01-01T00:00:01Z' });
+const recommended = (recipeId: string, recipePoints: number, recommenderId = 'bob') => ({
+  recipeId,
+  authorId: 'alice',
+  recommenderId,
+  points: 1,
+  recipePoints,
+  recommendedAt: '2026-01-01T00:00:01Z',
+});
 
 function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
   const fake = fakeSidecar();
@@ -46,7 +53,17 @@ function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
     for (const intent of intents()) await outbox.relay({ id: 'd', topic: 'myrecipe-outbox', type: '', data: intent });
     return fake.published.slice(before).filter((p) => p.topic !== 'myrecipe-outbox-late');
   };
-  return { fake, myRecipes, outbox, withdrawals, released, clock, intents, relayAll, setWithdrawal: (fn: typeof withdrawal) => (withdrawal = fn) };
+  return {
+    fake,
+    myRecipes,
+    outbox,
+    withdrawals,
+    released,
+    clock,
+    intents,
+    relayAll,
+    setWithdrawal: (fn: typeof withdrawal) => (withdrawal = fn),
+  };
 }
 
 test('registering announces the attempt, stores the recipe, and the relay publishes Registered built from it', async (t) => {
@@ -54,9 +71,19 @@ test('registering announces the attempt, stores the recipe, and the relay publis
   const { recipe: created, replayed } = await myRecipes.register('alice', recipe);
   t.false(replayed);
   t.like(created, { ...recipe, memberId: 'alice', points: 0 });
-  t.deepEqual(fake.published.map((p) => p.topic), ['myrecipe-outbox'], 'only the intent: the event comes from the relay');
+  t.deepEqual(
+    fake.published.map((p) => p.topic),
+    ['myrecipe-outbox'],
+    'only the intent: the event comes from the relay',
+  );
   const events = await relayAll();
-  t.deepEqual(events, [{ topic: 'Registered', id: `Registered:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' } }]);
+  t.deepEqual(events, [
+    {
+      topic: 'Registered',
+      id: `Registered:${created.recipeId}`,
+      data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' },
+    },
+  ]);
 });
 
 test('when the outbox intent cannot be published, nothing is stored and the registration fails', async (t) => {
@@ -126,7 +153,10 @@ test('deleting holds the points for this attempt, lowers the balance, and the re
   t.is((await myRecipes.balance('alice')).balance, 0);
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId));
   const events = await relayAll();
-  t.like(events.find((e) => e.topic === 'Deleted'), { id: `Deleted:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', pointsRevoked: 1 } });
+  t.like(
+    events.find((e) => e.topic === 'Deleted'),
+    { id: `Deleted:${created.recipeId}`, data: { recipeId: created.recipeId, memberId: 'alice', pointsRevoked: 1 } },
+  );
 });
 
 test('a repeated delete (a retry after a lost answer) answers as the first did, without another withdrawal', async (t) => {
@@ -142,15 +172,28 @@ test('when the recommendation service cannot confirm, the delete is a 503 saying
   const { myRecipes, setWithdrawal, released, relayAll, fake } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
   setWithdrawal(async () => {
-    throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: circuit breaker is open' }, 'circuit breaker is open');
+    throw new DaprError(
+      'dapr',
+      500,
+      { errorCode: 'ERR_DIRECT_INVOKE', message: 'failed to invoke, id: recipe, err: circuit breaker is open' },
+      'circuit breaker is open',
+    );
   });
   const err = await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId));
   t.like(err as AppError, { status: 503, retryAfterSeconds: 10 });
   t.truthy(await myRecipes.get('alice', created.recipeId), 'the recipe stays');
   t.deepEqual(released, [], 'the request itself releases nothing');
   const events = await relayAll();
-  t.deepEqual(events.map((e) => e.topic), ['Registered'], 'no Deleted');
-  t.deepEqual(released.map((r) => r.recipeId), [created.recipeId], 'the relay released the hold of the fenced-off attempt');
+  t.deepEqual(
+    events.map((e) => e.topic),
+    ['Registered'],
+    'no Deleted',
+  );
+  t.deepEqual(
+    released.map((r) => r.recipeId),
+    [created.recipeId],
+    'the relay released the hold of the fenced-off attempt',
+  );
   const stored = fake.state.get(`store/recipe:${created.recipeId}`)!.value as { abortedDeletions: string[] };
   t.deepEqual(stored.abortedDeletions, [released[0]!.attempt]);
 });
@@ -188,7 +231,7 @@ test('Recommended for a deleted recipe credits nothing', async (t) => {
   t.is((await myRecipes.balance('alice')).balance, 0);
 });
 
-test('a delete committing between the credit\'s reads never brings the deleted recipe\'s points back', async (t) => {
+test("a delete committing between the credit's reads never brings the deleted recipe's points back", async (t) => {
   let interleave: (() => Promise<unknown>) | undefined;
   // The delete commits right after the credit's first read, whichever it is, as another replica's would.
   const afterRead = async <T>(read: T) => {
@@ -227,7 +270,13 @@ test('a delete retried on another replica while the first commits answers as the
   const fake = fakeSidecar();
   const released: string[] = [];
   let duringWithdraw: (() => Promise<unknown>) | undefined;
-  const outbox = createOutbox({ sidecar: fake.sidecar, pubsub: 'pubsub', appId: 'myrecipe', log, resolver: { settle: async () => ({ kind: 'pending' }), abandon: async () => ({ kind: 'void' }) } });
+  const outbox = createOutbox({
+    sidecar: fake.sidecar,
+    pubsub: 'pubsub',
+    appId: 'myrecipe',
+    log,
+    resolver: { settle: async () => ({ kind: 'pending' }), abandon: async () => ({ kind: 'void' }) },
+  });
   const replica = () =>
     createMyRecipes({
       store: createStore(fake.sidecar, 'store'),

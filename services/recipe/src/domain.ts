@@ -102,7 +102,13 @@ export type RecommendOutcome =
   | { kind: 'stale' }
   | { kind: 'recommended'; bucket: Bucket };
 
-export function recommend(head: RecipeHead | undefined, bucket: Bucket | undefined, recommenderId: string, now: Date, rules: Rules): RecommendOutcome {
+export function recommend(
+  head: RecipeHead | undefined,
+  bucket: Bucket | undefined,
+  recommenderId: string,
+  now: Date,
+  rules: Rules,
+): RecommendOutcome {
   if (!head || !isLive(head)) return { kind: 'not-found' };
   if (head.authorId === recommenderId) return { kind: 'own-recipe' };
   if (recommendationOf(head, bucket, recommenderId)) return { kind: 'duplicate' };
@@ -123,7 +129,10 @@ export function recommend(head: RecipeHead | undefined, bucket: Bucket | undefin
 export function totals(head: RecipeHead, buckets: (Bucket | undefined)[]) {
   const legacy = head.legacy ?? [];
   return {
-    points: buckets.reduce((sum, b) => sum + (b?.points ?? 0), legacy.reduce((sum, r) => sum + r.points, 0)),
+    points: buckets.reduce(
+      (sum, b) => sum + (b?.points ?? 0),
+      legacy.reduce((sum, r) => sum + r.points, 0),
+    ),
     recommendations: buckets.reduce((sum, b) => sum + (b?.recommendations.length ?? 0), legacy.length),
   };
 }
@@ -165,7 +174,12 @@ export function withCopy(head: RecipeHead, b: number, bucket: Bucket | undefined
  * recipe takes recommendations, so the largest copy a subscriber sees is the
  * recipe's final total.
  */
-export function recommendedEvent(head: RecipeHead, bucket: Bucket | undefined, memberId: string, recipePoints: number): Recommended | undefined {
+export function recommendedEvent(
+  head: RecipeHead,
+  bucket: Bucket | undefined,
+  memberId: string,
+  recipePoints: number,
+): Recommended | undefined {
   const r = recommendationOf(head, bucket, memberId);
   if (!r) return undefined;
   return { recipeId: head.recipeId, authorId: head.authorId, recommenderId: memberId, points: r.points, recipePoints, recommendedAt: r.at };

@@ -52,8 +52,14 @@ export function routes({ catalogue, outbox, log }: RouteDeps): Router {
     ctx.status = 204;
   });
 
-  router.post('/events/registered', topicHandler(registeredSchema, (e) => catalogue.onRegistered(e.data), log));
-  router.post('/events/deleted', topicHandler(deletedSchema, (e) => catalogue.onDeleted(e.data), log));
+  router.post(
+    '/events/registered',
+    topicHandler(registeredSchema, (e) => catalogue.onRegistered(e.data), log),
+  );
+  router.post(
+    '/events/deleted',
+    topicHandler(deletedSchema, (e) => catalogue.onDeleted(e.data), log),
+  );
   router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
   router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;

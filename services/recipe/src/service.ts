@@ -23,5 +23,7 @@ export function buildRecipe(config: Config, { sidecar, log }: ServiceDeps): Buil
     rules: { pointValue: config.POINT },
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
-  return { app: createApp({ catalogue, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS }) };
+  return {
+    app: createApp({ catalogue, sidecar, outbox, log, appApiToken: config.APP_API_TOKEN, retryAfterSeconds: config.RETRY_AFTER_SECONDS }),
+  };
 }

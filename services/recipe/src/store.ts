@@ -32,13 +32,22 @@ export function createStore(sidecar: Sidecar, store: string): CatalogueStore {
       const [head, b] = await sidecar.getStates<RecipeHead | Bucket>(store, [headKey(recipeId), bucketKey(recipeId, bucket)]);
       return [head && { ...head, value: upgrade(head.value as Legacy) }, b as StateItem<Bucket> | undefined];
     },
-    buckets: (recipeId) => sidecar.getStates<Bucket>(store, Array.from({ length: BUCKETS }, (_, b) => bucketKey(recipeId, b))),
+    buckets: (recipeId) =>
+      sidecar.getStates<Bucket>(
+        store,
+        Array.from({ length: BUCKETS }, (_, b) => bucketKey(recipeId, b)),
+      ),
     saveHead: (head, etag) => sidecar.saveState(store, headKey(head.recipeId), head, writeGuard(etag)),
     saveBucket: (recipeId, bucket, value, etag) => sidecar.saveState(store, bucketKey(recipeId, bucket), value, writeGuard(etag)),
   };
 }
 
-type Legacy = RecipeHead & { points?: number; recommendations?: Recommendation[]; recommenders?: string[]; withdrawal?: { at: string; confirmed: boolean } };
+type Legacy = RecipeHead & {
+  points?: number;
+  recommendations?: Recommendation[];
+  recommenders?: string[];
+  withdrawal?: { at: string; confirmed: boolean };
+};
 
 /**
  * Records written before heads and buckets kept the recommendations in the

@@ -51,14 +51,22 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
         return { head: next ?? current, result };
       }),
     );
-  const apply = (change: (h: rules.RecipeHead) => rules.RecipeHead | undefined) => (h: rules.RecipeHead) => ({ next: change(h), result: undefined });
+  const apply = (change: (h: rules.RecipeHead) => rules.RecipeHead | undefined) => (h: rules.RecipeHead) => ({
+    next: change(h),
+    result: undefined,
+  });
 
   /**
    * Copies a bucket's totals into the head (see RecipeHead.copied), so that
    * reading the head alone gives the recipe's points. Losing a race to
    * another copy is fine: copies only grow, and the outbox relay copies again.
    */
-  async function copy(recipeId: string, b: number, bucket: rules.Bucket, read?: StateItem<rules.RecipeHead>): Promise<rules.RecipeHead | undefined> {
+  async function copy(
+    recipeId: string,
+    b: number,
+    bucket: rules.Bucket,
+    read?: StateItem<rules.RecipeHead>,
+  ): Promise<rules.RecipeHead | undefined> {
     let known = read;
     return retryOnConflict(async () => {
       const head = known ?? (await store.head(recipeId));
@@ -88,7 +96,11 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
         const item = await store.bucket(head.recipeId, b);
         if (rules.recommendationOf(head, item?.value, recommenderId)) return item?.value;
         await store.saveBucket(head.recipeId, b, rules.fence(item?.value, head.epoch, intent.id), item?.etag);
-        throw unavailable('the recommendation could not be recorded right now; nothing was changed, please retry', retryAfterSeconds, cause);
+        throw unavailable(
+          'the recommendation could not be recorded right now; nothing was changed, please retry',
+          retryAfterSeconds,
+          cause,
+        );
       });
       return recommendation(head, b, bucket, false);
     } catch (err) {
@@ -120,7 +132,8 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
             throw stale();
           case 'recommended':
             intent ??= await outbox.intend(TOPICS.recommended, { recipeId, memberId: recommenderId });
-            if (bucket?.value.fenced?.includes(intent.id)) throw unavailable('the recommendation could not be recorded; nothing was changed, please retry', retryAfterSeconds);
+            if (bucket?.value.fenced?.includes(intent.id))
+              throw unavailable('the recommendation could not be recorded; nothing was changed, please retry', retryAfterSeconds);
             try {
               await store.saveBucket(recipeId, b, outcome.bucket, bucket?.etag);
             } catch (err) {
@@ -202,7 +215,8 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     },
 
     // Recommendations in different buckets of one recipe go on side by side.
-    recommend: (recipeId: string, recommenderId: string) => withLock(`${recipeId}#${rules.bucketOf(recommenderId)}`, () => recommend(recipeId, recommenderId)),
+    recommend: (recipeId: string, recommenderId: string) =>
+      withLock(`${recipeId}#${rules.bucketOf(recommenderId)}`, () => recommend(recipeId, recommenderId)),
 
     /** The synchronous half of a delete: hold the points for this attempt and say how many (idempotent). */
     async withdraw(recipeId: string, memberId: string, attempt: string) {
@@ -222,15 +236,27 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
     },
 
     releaseHold: async (recipeId: string, memberId: string, attempt: string) => {
-      await update(recipeId, memberId, apply((h) => rules.releaseHold(h, attempt)));
+      await update(
+        recipeId,
+        memberId,
+        apply((h) => rules.releaseHold(h, attempt)),
+      );
     },
 
     onRegistered: async (e: Registered) => {
-      await update(e.recipeId, e.memberId, apply((h) => rules.register(h, e)));
+      await update(
+        e.recipeId,
+        e.memberId,
+        apply((h) => rules.register(h, e)),
+      );
     },
 
     onDeleted: async (e: Deleted) => {
-      await update(e.recipeId, e.memberId, apply((h) => rules.confirmDeletion(h, e.deletedAt)));
+      await update(
+        e.recipeId,
+        e.memberId,
+        apply((h) => rules.confirmDeletion(h, e.deletedAt)),
+      );
     },
 
     resolver,

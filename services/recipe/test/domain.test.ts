@@ -1,5 +1,22 @@
 import test from 'ava';
-import { BUCKETS, bucketOf, confirmDeletion, copiedTotals, isLive, withCopy, placeholder, recommend, recommendedEvent, register, releaseHold, stamp, totals, withdraw, type Bucket, type RecipeHead } from '../src/domain.js';
+import {
+  BUCKETS,
+  bucketOf,
+  confirmDeletion,
+  copiedTotals,
+  isLive,
+  withCopy,
+  placeholder,
+  recommend,
+  recommendedEvent,
+  register,
+  releaseHold,
+  stamp,
+  totals,
+  withdraw,
+  type Bucket,
+  type RecipeHead,
+} from '../src/domain.js';
 
 const rules = { pointValue: 2 };
 const now = new Date('2026-01-01T00:00:00Z');
@@ -32,7 +49,13 @@ test('a recommendation adds the point value to its bucket once per member', (t) 
 
 test('the Recommended event carries the points it earned and a total read after it', (t) => {
   const bucket = recommended(live, recommended(live, undefined, 'bob'), 'carol', 3);
-  t.like(recommendedEvent(live, bucket, 'carol', 5), { recipeId: 'r1', authorId: 'alice', recommenderId: 'carol', points: 3, recipePoints: 5 });
+  t.like(recommendedEvent(live, bucket, 'carol', 5), {
+    recipeId: 'r1',
+    authorId: 'alice',
+    recommenderId: 'carol',
+    points: 3,
+    recipePoints: 5,
+  });
   t.is(recommendedEvent(live, bucket, 'erin', 5), undefined, 'no event for a recommendation that never happened');
 });
 

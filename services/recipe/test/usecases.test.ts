@@ -23,9 +23,22 @@ function setup({ wrapStore = (s: CatalogueStore) => s } = {}) {
     clock: () => clock.now,
     inlineWaitMs: 0,
   });
-  catalogue = createCatalogue({ store: wrapStore(createStore(fake.sidecar, 'store')), outbox, clock: () => clock.now, rules: { pointValue: 1 }, retryAfterSeconds: 5 });
+  catalogue = createCatalogue({
+    store: wrapStore(createStore(fake.sidecar, 'store')),
+    outbox,
+    clock: () => clock.now,
+    rules: { pointValue: 1 },
+    retryAfterSeconds: 5,
+  });
   /** Another replica of the service on the same store (its own process, its own locks). */
-  const otherReplica = () => createCatalogue({ store: createStore(fake.sidecar, 'store'), outbox, clock: () => clock.now, rules: { pointValue: 1 }, retryAfterSeconds: 5 });
+  const otherReplica = () =>
+    createCatalogue({
+      store: createStore(fake.sidecar, 'store'),
+      outbox,
+      clock: () => clock.now,
+      rules: { pointValue: 1 },
+      retryAfterSeconds: 5,
+    });
   const intents = () => fake.published.filter((p) => p.topic === 'recipe-outbox').map((p) => p.data as Intent);
   const relayAll = async () => {
     const before = fake.published.length;
@@ -49,7 +62,10 @@ test('concurrent recommendations by one member award the point once, and the rel
   t.is(results.filter((r) => !r.alreadyRecommended).length, 1);
   const events = await relayAll();
   t.is((await catalogue.get(recipeId)).points, 1, 'the relay copied the bucket into the head');
-  t.deepEqual(events.map((e) => [e.topic, e.id]), [['Recommended', `Recommended:${recipeId}:bob`]]);
+  t.deepEqual(
+    events.map((e) => [e.topic, e.id]),
+    [['Recommended', `Recommended:${recipeId}:bob`]],
+  );
   t.like(events[0]!.data, { recipePoints: 1, points: 1 });
 });
 
@@ -70,7 +86,11 @@ test('a recommendation whose guarded write loses its race to a delete leaves no 
   await catalogue.onRegistered(registered);
   interleave = () => otherReplica().withdraw(recipeId, 'alice', a1);
   await t.throwsAsync(() => catalogue.recommend(recipeId, 'bob'), { message: 'no such recipe' });
-  t.deepEqual(await relayAll(), [{ topic: 'recipe-outbox-late', data: intents()[0], id: undefined }], 'undecided: handed to the late topic');
+  t.deepEqual(
+    await relayAll(),
+    [{ topic: 'recipe-outbox-late', data: intents()[0], id: undefined }],
+    'undecided: handed to the late topic',
+  );
   clock.now = new Date(clock.now.getTime() + 31_000);
   await outbox.relayLate({ id: 'd', topic: 'recipe-outbox-late', type: '', data: intents()[0]! });
   t.deepEqual(await catalogue.withdraw(recipeId, 'alice', a1), { recipeId, held: true, pointsRevoked: 0 }, 'no point was ever added');
@@ -94,7 +114,11 @@ test('a recommendation whose write answer is lost: a 503 after fencing the attem
   const err = await t.throwsAsync(() => catalogue.recommend(recipeId, 'bob'));
   t.like(err as AppError, { status: 503 });
   t.is((await catalogue.get(recipeId)).points, 0);
-  t.deepEqual((await relayAll()).map((e) => e.topic), [], 'the fenced-off attempt settles as void at once');
+  t.deepEqual(
+    (await relayAll()).map((e) => e.topic),
+    [],
+    'the fenced-off attempt settles as void at once',
+  );
 
   // The write's answer is lost, and the store is gone before it can be checked.
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
@@ -119,7 +143,11 @@ test('the withdrawal reports the points, is idempotent per attempt, and hides th
   await t.throwsAsync(() => catalogue.recommend(recipeId, 'dave'), { message: 'no such recipe' });
   await catalogue.releaseHold(recipeId, 'alice', a1);
   t.like(await catalogue.get(recipeId), { points: 2 });
-  t.deepEqual(await catalogue.withdraw(recipeId, 'alice', a1), { recipeId, held: false }, 'a late withdrawal of a released attempt is refused');
+  t.deepEqual(
+    await catalogue.withdraw(recipeId, 'alice', a1),
+    { recipeId, held: false },
+    'a late withdrawal of a released attempt is refused',
+  );
 });
 
 test('only the author can withdraw', async (t) => {
