@@ -7,7 +7,9 @@ export interface CheckTargets {
   /** Sidecar HTTP URLs, used to read what members are shown (their page, their balance). */
   myrecipeSidecar: string;
   mypageSidecar: string;
-  daprApiToken?: string;
+  /** Each sidecar's own app's API token: one app's token opens no other sidecar. */
+  myrecipeApiToken?: string;
+  mypageApiToken?: string;
   /** The stores themselves, read-only, to enumerate every recipe (Dapr keys: `<app-id>||<key>`). */
   myrecipeDatabaseUrl: string;
   myrecipeTablePrefix?: string;
@@ -91,8 +93,13 @@ export async function checkInvariants(targets: CheckTargets): Promise<CheckRepor
       .filter((c) => c.authorId === memberId && c.title !== undefined && c.deletedAt === undefined)
       .reduce((sum, c) => sum + c.points, 0);
     const [page, balance] = await Promise.all([
-      invoke(targets.mypageSidecar, 'mypage', `mypages/${encodeURIComponent(memberId)}`, targets.daprApiToken),
-      invoke(targets.myrecipeSidecar, 'myrecipe', `members/${encodeURIComponent(memberId)}/balance`, targets.daprApiToken),
+      invoke<{ balance: number }>(targets.mypageSidecar, 'mypage', `mypages/${encodeURIComponent(memberId)}`, targets.mypageApiToken),
+      invoke<{ balance: number }>(
+        targets.myrecipeSidecar,
+        'myrecipe',
+        `members/${encodeURIComponent(memberId)}/balance`,
+        targets.myrecipeApiToken,
+      ),
     ]);
     const shown = [ledgerBalance, balance.balance, catalogueBalance, page.balance];
     if (new Set(shown).size !== 1) {
@@ -117,7 +124,13 @@ async function readWriteModel(targets: CheckTargets) {
     const recipes = new Map<string, { memberId: string }>();
     const ledgers = new Map<string, Record<string, number>>();
     for (const row of rows) {
-      const value = JSON.parse(row.value.toString('utf8'));
+      const value = JSON.parse(row.value.toString('utf8')) as {
+        recipeId: string;
+        memberId: string;
+        deletedAt?: string;
+        voidedAt?: string;
+        points: Record<string, number>;
+      };
       // A deleted recipe leaves a tombstone (deletedAt), an abandoned registration a void (voidedAt): not live.
       if (row.key.startsWith('myrecipe||recipe:')) {
         if (!value.deletedAt && !value.voidedAt) recipes.set(value.recipeId, { memberId: value.memberId });
@@ -145,8 +158,12 @@ export async function readCatalogue(redis: { host: string; port: number }): Prom
         const data = await client.hGet(key, 'data');
         if (!data) continue;
         const [recipeId, bucket] = key.slice('recipe||recipe:'.length).split('#') as [string, string | undefined];
-        if (bucket === undefined) heads.set(recipeId, JSON.parse(data));
-        else buckets.set(recipeId, [...(buckets.get(recipeId) ?? []), JSON.parse(data)]);
+        if (bucket === undefined) heads.set(recipeId, JSON.parse(data) as CatalogueRecipe & { legacy?: { by: string; points: number }[] });
+        else
+          buckets.set(recipeId, [
+            ...(buckets.get(recipeId) ?? []),
+            JSON.parse(data) as { points: number; recommendations: { by: string; points: number }[] },
+          ]);
       }
     }
     const recipes = new Map<string, CatalogueRecipe>();
@@ -168,29 +185,23 @@ async function readReadModel(targets: CheckTargets) {
   const rows = new Map<string, { authorId: string; title: string | null; points: number; deleted: boolean }>();
   let after: string | undefined;
   for (;;) {
-    const page = (await invoke(
+    const page = await invoke<{ recipeId: string; authorId: string; title: string | null; points: number; deleted: boolean }[]>(
       targets.mypageSidecar,
       'mypage',
       `audit/recipes?limit=1000${after ? `&after=${after}` : ''}`,
-      targets.daprApiToken,
-    )) as {
-      recipeId: string;
-      authorId: string;
-      title: string | null;
-      points: number;
-      deleted: boolean;
-    }[];
+      targets.mypageApiToken,
+    );
     for (const row of page) rows.set(row.recipeId, row);
     if (page.length < 1000) return rows;
     after = page.at(-1)!.recipeId;
   }
 }
 
-async function invoke(sidecar: string, appId: string, path: string, token?: string): Promise<any> {
+async function invoke<T>(sidecar: string, appId: string, path: string, token?: string): Promise<T> {
   const res = await fetch(`${sidecar}/v1.0/invoke/${appId}/method/${path}`, {
     headers: token ? { 'dapr-api-token': token } : {},
     signal: AbortSignal.timeout(10_000),
   });
   if (!res.ok) throw new Error(`${appId} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  return (await res.json()) as T;
 }

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { readLocalSecrets, tokenNames, writeLocalSecrets } from '../lib/local.js';
 import { ROOT, daprdArgs, daprdEnv, nameRegistration, renderResources } from '../lib/sidecar.js';
 import { prepareStores } from '../prepare-local.js';
 import { ephemeralRange, portsOf, readPlan, takenPorts, type AppPlan } from './plan.js';
@@ -85,27 +86,19 @@ function claimRunDirectory() {
   writeFileSync(pidsFile, '');
 }
 
-/** The local secrets, made once: the JWT signing key, and the tokens between apps and sidecars. */
+/**
+ * The local secrets, made once: the JWT signing key, and each app's own pair of
+ * tokens between it and its sidecar (one app's token opens no other sidecar).
+ */
 function localSecrets(): Record<string, string> {
-  const file = path.join(runDir, 'local.env');
-  const existing = existsSync(file)
-    ? Object.fromEntries(
-        readFileSync(file, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes('='))
-          .map((l) => l.split(/=(.*)/s, 2) as [string, string]),
-      )
-    : {};
+  const existing = readLocalSecrets(runDir);
+  // The one pair all apps shared before each app had its own.
+  delete existing.DAPR_API_TOKEN;
+  delete existing.APP_API_TOKEN;
   const secrets = { ...existing };
-  for (const name of ['RECIPE_SECRET_JWT_SIGNING_KEY', 'DAPR_API_TOKEN', 'APP_API_TOKEN'])
-    secrets[name] ??= randomBytes(32).toString('hex');
-  writeFileSync(
-    file,
-    `${Object.entries(secrets)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-    { mode: 0o600 },
-  );
+  const names = ['RECIPE_SECRET_JWT_SIGNING_KEY', ...plan.apps.flatMap((app) => Object.values(tokenNames(app.appId)))];
+  for (const name of names) secrets[name] ??= randomBytes(32).toString('hex');
+  writeLocalSecrets(secrets, runDir);
   return secrets;
 }
 
@@ -121,7 +114,7 @@ function start(
   const file = createWriteStream(log, { flags: 'a' });
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(path.join(stateDir, 'pids'), `${child.pid}\n`, { flag: 'a' });
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       file.write(`${line}\n`);
       if (options.show(line)) say(`${name.padEnd(16)}| ${line}`);
@@ -277,9 +270,9 @@ const resources = renderResources({
   namesFile,
   sentryAddress,
 });
-const tokens = { daprApiToken: secrets.DAPR_API_TOKEN!, appApiToken: secrets.APP_API_TOKEN! };
-
 function startApp(app: AppPlan) {
+  const names = tokenNames(app.appId);
+  const tokens = { daprApiToken: secrets[names.daprApiToken]!, appApiToken: secrets[names.appApiToken]! };
   start(
     `${app.appId}.dapr`,
     'sidecar',

@@ -241,8 +241,8 @@ test('events published twice, late or out of order (directly through Dapr) chang
   const id = await registered(alice, 'Replayed');
   await bob.post(`/recipes/${id}/recommendations`);
   await eventually(async () => (await pageOf(alice)).balance === POINT, { what: 'balance' });
-  const producer = viaSidecar(system.services.recipe, system.backing.mesh.daprApiToken);
-  const asMyrecipe = viaSidecar(system.services.myrecipe, system.backing.mesh.daprApiToken);
+  const producer = viaSidecar(system.services.recipe, system.services.recipe.daprApiToken);
+  const asMyrecipe = viaSidecar(system.services.myrecipe, system.services.myrecipe.daprApiToken);
   const now = new Date().toISOString();
   // A duplicate of the real Recommended (same id), an older total under a new id, a duplicate Registered.
   await producer.publish(

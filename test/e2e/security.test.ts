@@ -28,8 +28,8 @@ test.after.always(async () => {
   await system?.stop();
 });
 
-const token = () => system.backing.mesh.daprApiToken;
-const sidecarOf = (app: keyof System['services']) => viaSidecar(system.services[app], token());
+const token = (app: keyof System['services'] = 'gateway') => system.backing.tokens[app].daprApiToken;
+const sidecarOf = (app: keyof System['services']) => viaSidecar(system.services[app], token(app));
 
 test('an app answers only its sidecar: without or with a wrong app token, 401', async (t) => {
   for (const app of ['myrecipe', 'recipe', 'mypage'] as const) {
@@ -38,7 +38,7 @@ test('an app answers only its sidecar: without or with a wrong app token, 401', 
     t.is((await call(appUrl, 'GET', paths[app])).status, 401, `${app} without token`);
     t.is((await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': 'guess' } })).status, 401, `${app} wrong token`);
     t.is(
-      (await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system.backing.mesh.appApiToken } })).status,
+      (await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system.backing.tokens[app].appApiToken } })).status,
       200,
       `${app} with the sidecar's token`,
     );
@@ -86,7 +86,7 @@ test('only the owner of an event may publish it', async (t) => {
   const attempt = async (app: keyof System['services'], topic: string) =>
     call(system.services[app].daprUrl, 'POST', `/v1.0/publish/pubsub/${topic}`, {
       body: { recipeId },
-      headers: { 'dapr-api-token': token() },
+      headers: { 'dapr-api-token': token(app) },
     });
   for (const [app, topic] of [
     ['mypage', 'Registered'],

@@ -28,9 +28,9 @@ test.before(async () => {
     startSidecarOnly(backing, 'recipe'),
   ]);
   producers = [myrecipeProducer, recipeProducer];
-  dapr = viaSidecar(mypage, backing.mesh.daprApiToken);
-  asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
-  asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
+  dapr = viaSidecar(mypage, mypage.daprApiToken);
+  asMyrecipe = viaSidecar(myrecipeProducer, myrecipeProducer.daprApiToken);
+  asRecipe = viaSidecar(recipeProducer, recipeProducer.daprApiToken);
 });
 
 test.after.always(async () => {

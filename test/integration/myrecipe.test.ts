@@ -27,8 +27,8 @@ test.before(async () => {
     startSidecarOnly(backing, 'recipe'),
     startSidecarOnly(backing, 'myrecipe'),
   ]);
-  dapr = viaSidecar(myrecipe, backing.mesh.daprApiToken);
-  asRecipe = viaSidecar(recipeProducer, backing.mesh.daprApiToken);
+  dapr = viaSidecar(myrecipe, myrecipe.daprApiToken);
+  asRecipe = viaSidecar(recipeProducer, recipeProducer.daprApiToken);
 });
 
 test.after.always(async () => {
@@ -121,7 +121,7 @@ test('when the recommendation service has no app behind its sidecar, a delete an
 
 test("two replicas on real sidecars: a delete committing between a credit's reads never brings the deleted recipe's points back (PostgreSQL transactions, real ETags)", async (t) => {
   const log = createLogger('replica', 'silent');
-  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: myrecipeReplica.daprHttpPort, apiToken: backing.mesh.daprApiToken, log });
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: myrecipeReplica.daprHttpPort, apiToken: myrecipeReplica.daprApiToken, log });
   const store = createStore(sidecar, 'myrecipe-store');
   const replica = (wrap: (s: MyRecipeStore) => MyRecipeStore) =>
     createMyRecipes({

@@ -27,8 +27,8 @@ test.before(async () => {
     startSidecarOnly(backing, 'myrecipe'),
     startSidecarOnly(backing, 'recipe'),
   ]);
-  dapr = viaSidecar(recipe, backing.mesh.daprApiToken);
-  asMyrecipe = viaSidecar(myrecipeProducer, backing.mesh.daprApiToken);
+  dapr = viaSidecar(recipe, recipe.daprApiToken);
+  asMyrecipe = viaSidecar(myrecipeProducer, myrecipeProducer.daprApiToken);
 });
 
 test.after.always(async () => {
@@ -121,7 +121,7 @@ test('the withdrawal reports the points, is idempotent per attempt, hides the re
 });
 
 test('Dapr quirk this design avoids: a state.redis transaction whose ETag check fails still applies its other operations', async (t) => {
-  const token = { 'dapr-api-token': backing.mesh.daprApiToken };
+  const token = { 'dapr-api-token': recipe.daprApiToken };
   const key = `quirk-${randomUUID()}`;
   await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store', { headers: token, body: [{ key, value: 1 }] });
   const res = await call(recipe.daprUrl, 'POST', '/v1.0/state/recipe-store/transaction', {
@@ -141,7 +141,7 @@ test('Dapr quirk this design avoids: a state.redis transaction whose ETag check 
 test('with a replica of the service on another sidecar: a recommendation whose guarded write loses its race to a withdrawal leaves no Recommended behind', async (t) => {
   const recipeId = await registered('gina');
   const log = createLogger('replica', 'silent');
-  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: recipeReplica.daprHttpPort, apiToken: backing.mesh.daprApiToken, log });
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: recipeReplica.daprHttpPort, apiToken: recipeReplica.daprApiToken, log });
   let interleave: (() => Promise<unknown>) | undefined;
   const store = createStore(sidecar, 'recipe-store');
   let replica!: Catalogue;

@@ -59,14 +59,26 @@ export async function renderResources(
   });
 }
 
-/** What every sidecar of one system shares: its resources, CA and tokens. */
-export interface Mesh {
-  resources: Resources;
-  sentry: { address: string; trustAnchors: string };
+/** One app's pair of tokens; no other app holds them. */
+export interface AppTokens {
   /** The app sends it to its sidecar; the sidecar refuses calls without it. */
   daprApiToken: string;
   /** The sidecar sends it to its app; the app refuses calls without it. */
   appApiToken: string;
+}
+
+/** What every sidecar of one system shares (its resources and CA), and each app's own tokens, by app id. */
+export interface Mesh {
+  resources: Resources;
+  sentry: { address: string; trustAnchors: string };
+  tokens: Readonly<Record<string, AppTokens>>;
+}
+
+/** The tokens of one app of the mesh; an app without its own pair does not start. */
+export function tokensOf(mesh: Mesh, appId: string): AppTokens {
+  const tokens = mesh.tokens[appId];
+  if (!tokens) throw new Error(`no API tokens for app ${appId}: every app has its own pair`);
+  return tokens;
 }
 
 export interface ServiceOptions {
@@ -87,6 +99,9 @@ export interface ServiceOptions {
 
 export interface RunningService {
   appId: string;
+  /** This app's tokens: to its sidecar (daprApiToken), from its sidecar (appApiToken). */
+  daprApiToken: string;
+  appApiToken: string;
   /** Unique name of this instance (its logs are <instance>-app.log, <instance>-daprd.log). */
   instance: string;
   appPort: number;
@@ -133,6 +148,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 async function startServiceOnce(options: ServiceOptions): Promise<RunningService> {
   const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
   const { mesh } = options;
+  const tokens = tokensOf(mesh, options.appId);
   const appLink = options.linkApp ? await startLink(appPort!) : undefined;
   const sidecarLink = options.linkSidecar ? await startLink(daprHttpPort!) : undefined;
   const appEnv = {
@@ -141,14 +157,14 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     HOST: '127.0.0.1',
     DAPR_HTTP_PORT: String(sidecarLink?.port ?? daprHttpPort),
     DAPR_GRPC_PORT: String(daprGrpcPort),
-    DAPR_API_TOKEN: mesh.daprApiToken,
-    APP_API_TOKEN: mesh.appApiToken,
+    DAPR_API_TOKEN: tokens.daprApiToken,
+    APP_API_TOKEN: tokens.appApiToken,
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
     // As dapr.yaml, the Dockerfile and k8s/ run the apps.
     NODE_OPTIONS: '--max-semi-space-size=2',
     ...options.env,
   };
-  const daprdEnv = { ...process.env, ...sidecarEnv(mesh, mesh.sentry.trustAnchors), ...options.daprdEnv };
+  const daprdEnv = { ...process.env, ...sidecarEnv(tokens, mesh.sentry.trustAnchors), ...options.daprdEnv };
   const withApp = options.service !== undefined;
   const instance = options.instance ?? options.appId;
   const daprdArgs = sidecarArgs({
@@ -215,6 +231,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
 
   return {
     appId: options.appId,
+    ...tokens,
     instance,
     appPort,
     daprHttpPort,

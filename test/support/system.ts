@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createDatabase, startRedis, type Database, type RedisServer } from './backing.js';
-import { renderResources, startService, type Mesh, type RunningService } from './dapr.js';
+import { renderResources, startService, type AppTokens, type Mesh, type RunningService } from './dapr.js';
 import { startBroker } from './broker.js';
 import { startPostgresServer, type PostgresServer } from './postgres-server.js';
 import { startSentry, type Sentry } from './sentry.js';
@@ -29,6 +29,8 @@ export interface Backing {
   db: Database;
   postgres?: PostgresServer;
   mesh: Mesh;
+  /** Each app's own tokens (the same as mesh.tokens): one app's token opens no other app's sidecar. */
+  tokens: Record<AppId, AppTokens>;
   sentry: Sentry;
   signingKey: string;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
     broker ? { pubsubFile: broker.pubsubFile } : {},
   );
   const token = () => randomBytes(24).toString('hex');
+  const tokens = Object.fromEntries(APP_IDS.map((id) => [id, { daprApiToken: token(), appApiToken: token() }])) as Record<AppId, AppTokens>;
   return {
     label,
     redis,
@@ -65,7 +68,8 @@ export async function startBacking(options: BackingOptions = {}): Promise<Backin
     db,
     postgres,
     sentry,
-    mesh: { resources, sentry, daprApiToken: token(), appApiToken: token() },
+    mesh: { resources, sentry, tokens },
+    tokens,
     signingKey: randomBytes(32).toString('hex'),
     async stop() {
       await Promise.all([redis.stop(), recipeRedisOwn?.stop(), sentry.stop(), broker?.stop()]);
@@ -156,7 +160,7 @@ export interface System {
   /** Starts one more replica of an app (e.g. to replace one in a rolling restart). */
   startReplica(appId: AppId): Promise<RunningService>;
   /** Does something to every replica of an app at once (an outage of the whole service). */
-  all(appId: AppId, action: (replica: RunningService) => Promise<unknown> | unknown): Promise<void>;
+  all(appId: AppId, action: (replica: RunningService) => unknown): Promise<void>;
   backing: Backing;
   token(memberId: string, options?: { expiresIn?: string }): Promise<string>;
   stop(): Promise<void>;
@@ -224,7 +228,8 @@ export function checkTargets(system: System, point = 1) {
   return {
     myrecipeSidecar: system.services.myrecipe.daprUrl,
     mypageSidecar: system.services.mypage.daprUrl,
-    daprApiToken: system.backing.mesh.daprApiToken,
+    myrecipeApiToken: system.services.myrecipe.daprApiToken,
+    mypageApiToken: system.services.mypage.daprApiToken,
     myrecipeDatabaseUrl: system.backing.db.url,
     recipeRedis: { host: system.backing.recipeRedis.host, port: system.backing.recipeRedis.port },
     point,
