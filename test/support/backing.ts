@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { GenericContainer, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
 import { currentRun, eventually, freePort, onStaleRun, spawnTracked, stopProcess, type Spawned } from './processes.js';
 import { DAPR_METADATA_TABLE } from '../../scripts/lib/database.js';
 
@@ -78,22 +78,27 @@ export async function startRedis({ appendOnly = false } = {}): Promise<RedisServ
 }
 
 async function startRedisContainer(appendOnly: boolean): Promise<RedisServer> {
+  // A fixed host port: the sidecars keep pointing at it across a kill and a start
+  // (a randomly mapped port may change when the container starts again).
+  const port = await freePort();
   const container = await new GenericContainer('redis:7-alpine')
     .withCommand(['redis-server', '--save', '', '--appendonly', appendOnly ? 'yes' : 'no', '--appendfsync', 'always'])
-    .withExposedPorts(6379)
+    .withExposedPorts({ container: 6379, host: port })
     .start();
-  const handle = { container } as { container: StartedTestContainer };
   return {
     host: container.getHost(),
-    port: container.getMappedPort(6379),
+    port,
+    // Through the engine: `kill -9 1` inside the container cannot kill its own PID 1.
+    // The container is stopped, not removed, so start() runs it again with its data.
     kill: async () => {
-      await handle.container.exec(['kill', '-9', '1']).catch(() => undefined);
+      const engine = await getContainerRuntimeClient();
+      await engine.container.getById(container.getId()).kill({ signal: 'SIGKILL' });
     },
     start: async () => {
-      await handle.container.restart();
+      await container.restart();
     },
     stop: async () => {
-      await handle.container.stop();
+      await container.stop();
     },
     pid: () => undefined,
   };
