@@ -16,9 +16,12 @@ const seconds = (duration: string) => {
   return Number(match[1]) * { ms: 0.001, s: 1, m: 60 }[match[2] as 'ms' | 's' | 'm'];
 };
 
+/** The services refuse to start without their API tokens. */
+const TOKENS = { DAPR_API_TOKEN: 'token', APP_API_TOKEN: 'token' };
+
 test('Retry-After of a delete refused by the open deduction breaker is never shorter than the time the breaker stays open', (t) => {
   const breaker = resiliency('resiliency-deduction.yaml').spec.policies.circuitBreakers.withdrawalBreaker;
-  const { DEDUCTION_BREAKER_SECONDS } = myrecipeConfig({});
+  const { DEDUCTION_BREAKER_SECONDS } = myrecipeConfig(TOKENS);
   t.true(
     DEDUCTION_BREAKER_SECONDS >= seconds(breaker.timeout),
     `Retry-After ${DEDUCTION_BREAKER_SECONDS} s, breaker open ${breaker.timeout}`,
@@ -30,7 +33,7 @@ test("the gateway's calls have no Dapr retry (it retries timeouts whatever `matc
   t.deepEqual(Object.keys(spec.policies), ['timeouts']);
   for (const [app, target] of Object.entries(spec.targets.apps as Record<string, Record<string, string>>))
     t.deepEqual(Object.keys(target), ['timeout'], app);
-  const config = gatewayConfig({});
+  const config = gatewayConfig(TOKENS);
   t.true(config.REGISTRATION_BREAKER_OPEN_SECONDS > 0, "the registration circuit is the gateway's own");
 });
 
