@@ -1,0 +1,352 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { sampleRecipe } from '../../support/client.js';
+import { sleep } from '../../support/processes.js';
+import { JSON_TYPE, auth, json } from '../../support/bad-input/generators.js';
+import { MANGLE, ODD_METHODS, PREFIXES, STATIC_IDS, SUFFIXES } from '../../support/bad-input/odd-values.js';
+import type { Probe } from '../../support/bad-input/raw-http.js';
+import { useStage } from '../../support/bad-input/stage.js';
+import { logReports } from '../../support/bad-input/storm.js';
+import { clip } from '../../support/bad-input/verdict.js';
+
+// A storm of generated malformed requests against the gateway of one real
+// system (four apps, their sidecars, Redis, PostgreSQL). Whatever arrives, the
+// answer is never a 5xx, never a stack trace or an internal name, always a JSON
+// error `{ error: { code, message } }` for a 4xx, and nothing stored changes.
+// Requests go over raw TCP, so that exactly the bytes generated reach the server
+// (test/support/bad-input/). Reproduce a run with BAD_INPUT_SEED=<seed>.
+//
+// This file: where requests go (odd ids in paths, odd query strings, odd methods
+// and internal paths).
+
+const stage = useStage(test, ['ids', 'query', 'methods']);
+
+test.serial('when ids in paths hold .., %2F, %2e%2e, ||, %00, unicode or are very long, then 400 or 404 and nothing changes', async (t) => {
+  const { storm, anyMemberToken, realIds } = stage();
+  const real = realIds();
+  const id = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...STATIC_IDS).map((v) => ({ what: v.length > 14 ? clip(v, 14) : v, id: v })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...real), fc.constantFrom(...SUFFIXES))
+        .map(([r, s]) => ({ what: `a real id + ${s}`, id: r + s })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...PREFIXES), fc.constantFrom(...real))
+        .map(([p, r]) => ({ what: `${p} + a real id`, id: p + r })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...MANGLE), fc.constantFrom(...real))
+        .map(([[what, f], r]) => ({ what: `a real id ${what}`, id: f(r) })),
+    },
+    { weight: 1, arbitrary: fc.integer({ min: 37, max: 15000 }).map((n) => ({ what: 'a very long id', id: 'a'.repeat(n) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 2, max: 200 }), fc.constantFrom(...real))
+        .map(([n, r]) => ({ what: 'a real id repeated', id: r.repeat(n) })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .string({ unit: 'grapheme', minLength: 1, maxLength: 24 })
+        .map((s) => ({ what: 'unicode, percent-encoded', id: encodeURIComponent(s) })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .string({ unit: fc.constantFrom(...".%/|:;*~!$&'()+,=@aZ09-_"), minLength: 1, maxLength: 40 })
+        .filter((s) => !s.startsWith('/'))
+        .map((s) => ({ what: 'punctuation', id: s })),
+    },
+    { weight: 1, arbitrary: fc.uuid().map((u) => ({ what: 'an unknown uuid', id: u })) },
+    { weight: 1, arbitrary: fc.uuid().map((u) => ({ what: 'an unknown upper-case uuid', id: u.toUpperCase() })) },
+  );
+  // Mostly the four routes that take an id; sometimes paths around them.
+  const route = fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.constantFrom(
+        { method: 'GET', path: (i: string) => `/myrecipes/${i}` },
+        { method: 'DELETE', path: (i: string) => `/myrecipes/${i}` },
+        { method: 'GET', path: (i: string) => `/recipes/${i}` },
+        { method: 'POST', path: (i: string) => `/recipes/${i}/recommendations` },
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        { method: 'GET', path: (i: string) => `/myrecipes/${i}/x` },
+        { method: 'POST', path: (i: string) => `/recipes/${i}/recommendations/x` },
+        { method: 'POST', path: (i: string) => `/recipes/${i}/recommendations/..` },
+        { method: 'POST', path: (i: string) => `/recipes/${i}/withdrawal` },
+        { method: 'DELETE', path: (i: string) => `/recipes/${i}/withdrawal` },
+        { method: 'GET', path: (i: string) => `/mypages/${i}` },
+      ),
+    },
+  );
+  const probes = fc.tuple(route, id, anyMemberToken('ids')).map(([r, i, token]): Probe => ({
+    label: `${r.method} ${r.path('{id}')} with ${i.what}`,
+    group: `${r.method} ${r.path('{id}')}`,
+    method: r.method,
+    target: r.path(i.id),
+    headers: [auth(token)],
+    expect: [400, 404, 405],
+  }));
+  // The withdrawal and other members' pages are never reachable, even with real ids.
+  const internal = fc
+    .tuple(fc.constantFrom(...real), fc.constantFrom('POST', 'DELETE', 'GET'), anyMemberToken('ids'))
+    .map(([r, method, token]): Probe => ({
+      label: `${method} the withdrawal of a real recipe`,
+      method,
+      target: `/recipes/${r}/withdrawal`,
+      headers: [auth(token)],
+      expect: [404, 405],
+    }));
+  await storm(t, 'ids in paths', 5, 45, fc.oneof({ weight: 9, arbitrary: probes }, { weight: 1, arbitrary: internal }));
+});
+
+test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx', async (t) => {
+  const { storm, anyMemberToken } = stage();
+  const key = fc.constantFrom(
+    'page',
+    'size',
+    'page',
+    'size',
+    'sort',
+    'limit',
+    'offset',
+    'q',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'page[]',
+    'size[0]',
+    'Page',
+    'SIZE',
+    '',
+    '__proto__[page]',
+    'page.x',
+    'toString',
+    '%70age',
+    'pa%00ge',
+  );
+  const value = fc.oneof(
+    fc.constantFrom(
+      '-1',
+      '0',
+      '1',
+      '2',
+      '100',
+      '101',
+      '10000',
+      '10001',
+      '1e309',
+      '9'.repeat(40),
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      '-0',
+      '0x10',
+      '0b1',
+      '0o7',
+      '1e2',
+      '1.5',
+      '',
+      '%20',
+      '%00',
+      '%zz',
+      '%',
+      'null',
+      'true',
+      '[]',
+      '{}',
+      '1,2',
+      '1;2',
+      '%2C',
+      '+1',
+      ' 1'.replace(' ', '%20'),
+      '١',
+      '%EF%BC%91',
+    ),
+    fc.integer().map(String),
+    fc.double().map(String),
+    fc.string({ unit: 'grapheme', maxLength: 12 }).map(encodeURIComponent),
+    fc.integer({ min: 100, max: 3000 }).map((n) => '9'.repeat(n)),
+  );
+  const pair = fc.tuple(key, value, fc.constantFrom('=', '', '==', '=')).map(([k, v, eq]) => (eq === '' ? k : `${k}${eq}${v}`));
+  const query = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc
+        .tuple(fc.array(pair, { minLength: 1, maxLength: 6 }), fc.constantFrom('&', '&', ';', '&&'), fc.constantFrom('', '', '#frag', '&'))
+        .map(([pairs, sep, tail]) => ({ what: 'odd parameters', qs: `${pairs.join(sep)}${tail}` })),
+    },
+    // One long value, up to what the gateway's HTTP server itself accepts (16 KiB of request line and headers).
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom('page', 'size', 'q', 'x'), fc.constantFrom('9', 'a', '%41'), fc.integer({ min: 4000, max: 15500 }))
+        .map(([k, unit, n]) => ({ what: 'one long value', qs: `${k}=${unit.repeat(Math.floor(n / unit.length))}` })),
+    },
+  );
+  const probes = fc.tuple(query, anyMemberToken('query')).map(([q, token]): Probe => ({
+    label: `GET /recipes? with ${q.what} (${q.qs.length} chars)`,
+    group: `GET /recipes? with ${q.what}`,
+    method: 'GET',
+    target: `/recipes?${q.qs}`,
+    headers: [auth(token)],
+    expect: [200, 400],
+    check: (reply) => {
+      if (reply.status !== 200) return undefined;
+      const body = JSON.parse(reply.text) as { items?: unknown; page?: unknown; size?: unknown; hasMore?: unknown };
+      const ok =
+        Array.isArray(body.items) &&
+        Number.isInteger(body.page) &&
+        Number.isInteger(body.size) &&
+        typeof body.hasMore === 'boolean' &&
+        (body.size as number) >= 1 &&
+        (body.size as number) <= 100 &&
+        body.items.length <= (body.size as number);
+      return ok ? undefined : `a 200 that is not a catalogue page: ${clip(reply.text, 200)}`;
+    },
+  }));
+  await storm(t, 'query strings', 7, 25, probes);
+});
+
+test.serial('when odd HTTP methods or internal paths are used, then a JSON 404 or 405', async (t) => {
+  const { storm, tokensOf, seeded, recipes } = stage();
+  const KNOWN = (id: string) => [
+    '/myrecipes',
+    `/myrecipes/${id}`,
+    '/recipes',
+    `/recipes/${id}`,
+    `/recipes/${id}/recommendations`,
+    '/mypages/me',
+  ];
+  const WRONG_METHOD = (id: string): [string, string][] => [
+    ['GET', '/myrecipes'],
+    ['DELETE', '/myrecipes'],
+    ['POST', `/myrecipes/${id}`],
+    ['GET', `/recipes/${id}/recommendations`],
+    ['DELETE', `/recipes/${id}/recommendations`],
+    ['POST', '/recipes'],
+    ['DELETE', '/recipes'],
+    ['DELETE', `/recipes/${id}`],
+    ['POST', '/mypages/me'],
+    ['DELETE', '/mypages/me'],
+  ];
+  const INTERNAL = (member: string): string[] => [
+    '/withdrawals',
+    '/withdrawal-cancellations',
+    `/members/${member}/balance`,
+    '/audit/recipes',
+    '/catalogue',
+    `/mypages/${member}`,
+    '/events/recommended',
+    '/events/registered',
+    '/events/deleted',
+    '/events/outbox',
+    '/events/outbox-late',
+    '/dapr/subscribe',
+    '/dapr/config',
+    '/v1.0/invoke/myrecipe/method/myrecipes',
+    '/v1.0/state/myrecipe-store',
+    '/v1.0/publish/pubsub/Recommended',
+    '/',
+    '/MYRECIPES/..',
+    '//myrecipes',
+    '/mypages/me/..',
+    '/mypages/%2e%2e',
+  ];
+  const recommended = json(
+    JSON.stringify({
+      specversion: '1.0',
+      id: `Recommended:${recipes.r2}:x`,
+      type: 'Recommended',
+      source: 'recipe',
+      data: {
+        recipeId: recipes.r2,
+        authorId: seeded.alice.id,
+        recommenderId: 'x',
+        points: 1000,
+        recipePoints: 1000,
+        recommendedAt: new Date().toISOString(),
+      },
+    }),
+  );
+  const withToken = fc.oneof(
+    { weight: 4, arbitrary: tokensOf('methods').map((tk) => ({ tk })) },
+    { weight: 1, arbitrary: fc.constant({ tk: undefined as string | undefined }) },
+  );
+  const probes = fc.oneof(
+    fc
+      .tuple(
+        fc.constantFrom(...ODD_METHODS),
+        fc.uuid().chain((id) => fc.constantFrom(...KNOWN(id))),
+        withToken,
+        fc.boolean(),
+      )
+      .map(([method, path, { tk }, withBody]): Probe => ({
+        label: `${method} on a known path${tk ? '' : ' without a token'}`,
+        group: 'an odd method on a known path',
+        method,
+        target: path,
+        headers: [...(tk ? [auth(tk)] : []), ...(withBody ? [JSON_TYPE] : [])],
+        ...(withBody ? { body: json(JSON.stringify(sampleRecipe('Sneaky'))) } : {}),
+        expect: tk ? [404, 405] : [401, 404, 405],
+      })),
+    fc
+      .tuple(
+        fc.uuid().chain((id) => fc.constantFrom(...WRONG_METHOD(id))),
+        withToken,
+      )
+      .map(([[method, path], { tk }]): Probe => ({
+        label: `${method} ${path.replace(/[0-9a-f-]{36}/, '{id}')}${tk ? '' : ' without a token'}`,
+        group: 'a wrong method on a known path',
+        method,
+        target: path,
+        headers: tk ? [auth(tk)] : [],
+        expect: tk ? [404, 405] : [401, 404, 405],
+      })),
+    fc
+      .tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT'), fc.constantFrom(...INTERNAL(seeded.alice.id)), tokensOf('methods'))
+      .map(([method, path, tk]): Probe => ({
+        label: `${method} internal ${path.replace(seeded.alice.id, '{member}').replace(recipes.r1, '{id}')}`,
+        group: 'an internal path',
+        method,
+        target: path,
+        headers: [auth(tk), ...(method === 'POST' ? [['Content-Type', 'application/cloudevents+json'] as [string, string]] : [])],
+        ...(method === 'POST' ? { body: recommended } : {}),
+        expect: [404, 405],
+      })),
+    fc
+      .tuple(
+        fc.uuid().chain((id) => fc.constantFrom(...KNOWN(id))),
+        tokensOf('methods'),
+      )
+      .map(([path, tk]): Probe => ({
+        label: 'OPTIONS on a known path',
+        method: 'OPTIONS',
+        target: path,
+        headers: [auth(tk)],
+        expect: [200, 204, 404, 405],
+      })),
+  );
+  await storm(t, 'methods and internal paths', 10, 15, probes);
+});
+
+test.serial(
+  'when the storm is over, then every stored datum, every page and the catalogue are unchanged and the invariants hold',
+  async (t) => {
+    const { reports, changesSinceBefore } = stage();
+    logReports(t, reports);
+    await sleep(2_000); // let anything the storm might have queued (events) arrive
+    t.deepEqual(await changesSinceBefore(), [], 'nothing the storm sent changed anything');
+  },
+);
