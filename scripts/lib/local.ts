@@ -45,8 +45,10 @@ export interface LocalRun {
   /** Each app's sidecar HTTP URL, by app id. */
   sidecars: Record<string, string>;
   myrecipeDatabaseUrl: string;
-  /** host:port of the Redis the run uses (pub/sub and recipe's store). */
+  /** host:port of recipe's Redis store. */
   recipeRedis: string;
+  /** host:port of the Redis Streams broker (recipeRedis when absent: the local run uses one Redis). */
+  pubsubRedis?: string;
 }
 
 export function readLocalRun(runDir = localRunDir()): LocalRun | undefined {

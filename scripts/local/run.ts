@@ -333,6 +333,7 @@ writeFileSync(
       sidecars: Object.fromEntries(plan.apps.map((a) => [a.appId, `http://127.0.0.1:${a.httpPort}`])),
       myrecipeDatabaseUrl: `postgres://postgres@127.0.0.1:5432/${database}`,
       recipeRedis: redis,
+      pubsubRedis: redis,
     },
     null,
     2,
