@@ -1,4 +1,4 @@
-// The invariants of DESIGN.md, checked against a running system. Used by the
+// The invariants of docs/DESIGN.md, checked against a running system. Used by the
 // end-to-end and fault tests, and by `npm run check` for operators.
 import pg from 'pg';
 import { createClient } from 'redis';
