@@ -1,6 +1,6 @@
 import test from 'ava';
 import { consistencyRun } from '../support/consistency.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // The consistency run: two replicas of everything, conflicting concurrent
 // traffic while replicas and a sidecar are killed and restarted, then a
@@ -8,23 +8,16 @@ import { startSystem, type System } from '../support/system.js';
 // CONSISTENCY_SECONDS sets its length: npm test runs a short one,
 // `npm run test:consistency` a long one.
 const seconds = Number(process.env.CONSISTENCY_SECONDS ?? 100);
-let system: System;
 
-test.before(async () => {
-  system = await startSystem({
-    replicas: 2,
-    // Abandoned attempts settle sooner, so the run goes quiet sooner.
-    env: { myrecipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' }, recipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' } },
-  });
-});
-
-test.after.always(async () => {
-  await system?.stop();
+const system = useSystem(test, {
+  replicas: 2,
+  // Abandoned attempts settle sooner, so the run goes quiet sooner.
+  env: { myrecipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' }, recipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' } },
 });
 
 test(`${seconds} s of conflicting traffic with replicas killed and restarted: every acknowledged write present, every 503 changed nothing, points conserved exactly, no deleted recipe recommendable, nothing pending`, async (t) => {
   t.timeout((seconds + 420) * 1000);
-  const result = await consistencyRun(system, { durationMs: seconds * 1000, log: (line) => t.log(line) });
+  const result = await consistencyRun(system(), { durationMs: seconds * 1000, log: (line) => t.log(line) });
   t.log(`\n${result.summary}`);
   const writes = result.history.ops.filter((o) => o.kind !== 'read' && o.outcome === 'ok').length;
   t.true(writes > seconds, `enough acknowledged writes to mean something (${writes})`);

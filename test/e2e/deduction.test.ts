@@ -1,27 +1,19 @@
 import test from 'ava';
 import { memberClient, sampleRecipe } from '../support/client.js';
 import { eventually } from '../support/processes.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // The synchronous point deduction when the recommendation service is down.
-let system: System;
-
-test.before(async () => {
-  system = await startSystem();
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test);
 
 test('when the recommendation service is down, a delete is 503 with Retry-After and nothing changes; after it is back, the delete works', async (t) => {
-  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
-  const bob = memberClient(system.gatewayUrl, await system.token('bob'));
+  const alice = memberClient(system().gatewayUrl, await system().token('alice'));
+  const bob = memberClient(system().gatewayUrl, await system().token('bob'));
   const { body: created } = await alice.post('/myrecipes', sampleRecipe('Survivor'));
   await eventually(async () => (await bob.post(`/recipes/${created.recipeId}/recommendations`)).status === 201, { what: 'recommended' });
   await eventually(async () => (await alice.get('/mypages/me')).body.balance === 1, { what: 'balance 1' });
 
-  await system.all('recipe', (r) => r.stopApp('SIGKILL'));
+  await system().all('recipe', (r) => r.stopApp('SIGKILL'));
   const refused = await alice.delete(`/myrecipes/${created.recipeId}`);
   t.is(refused.status, 503);
   t.truthy(Number(refused.headers.get('retry-after')) > 0);
@@ -32,7 +24,7 @@ test('when the recommendation service is down, a delete is 503 with Retry-After 
   // Registration does not depend on the recommendation service.
   t.is((await alice.post('/myrecipes', sampleRecipe('Registered while recipe is down'))).status, 201);
 
-  await system.all('recipe', (r) => r.startApp());
+  await system().all('recipe', (r) => r.startApp());
   const deleted = await eventually(
     async () => {
       const res = await alice.delete(`/myrecipes/${created.recipeId}`);

@@ -2,23 +2,15 @@ import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { memberClient, sampleRecipe, type MemberClient } from '../support/client.js';
 import { eventually } from '../support/processes.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // Nothing one member sends may make the system refuse other members: their
 // 409s, 404s and 400s are answers, not failures of a service, and must never
 // count towards a circuit breaker that everyone shares.
-let system: System;
-
-test.before(async () => {
-  system = await startSystem({ replicas: 2 });
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test, { replicas: 2 });
 
 const member = async (name: string): Promise<MemberClient> =>
-  memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
+  memberClient(system().gatewayUrl, await system().token(`${name}-${randomUUID().slice(0, 8)}`));
 
 test.serial('a member reusing an Idempotency-Key (409 after 409) does not stop anyone else from registering', async (t) => {
   const [mallory, alice] = await Promise.all([member('mallory'), member('alice')]);

@@ -3,25 +3,19 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { memberClient, sampleRecipe } from '../support/client.js';
 import { eventually } from '../support/processes.js';
-import { startSystem, type System } from '../support/system.js';
+import type { System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // One registration, followed through every service by its W3C trace id; and
 // the Prometheus metrics each app serves next to its sidecar's.
-let system: System;
 
-test.before(async () => {
-  // Debug: successful event deliveries are logged at debug (info keeps the API's requests).
-  const debug = { LOG_LEVEL: 'debug' };
-  system = await startSystem({ env: { gateway: debug, myrecipe: debug, recipe: debug, mypage: debug } });
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+// Debug: successful event deliveries are logged at debug (info keeps the API's requests).
+const debug = { LOG_LEVEL: 'debug' };
+const system = useSystem(test, { env: { gateway: debug, myrecipe: debug, recipe: debug, mypage: debug } });
 
 const logLines = (app: keyof System['services']) =>
-  system.replicas[app]
-    .map((replica) => readFileSync(replica.app.logFile, 'utf8'))
+  system()
+    .replicas[app].map((replica) => readFileSync(replica.app.logFile, 'utf8'))
     .join('\n')
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -29,7 +23,7 @@ const logLines = (app: keyof System['services']) =>
 
 test('one trace id is seen by the gateway, myrecipe, recipe and mypage for one registration, and on every log line of it', async (t) => {
   const traceId = randomBytes(16).toString('hex');
-  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const alice = memberClient(system().gatewayUrl, await system().token('alice'));
   const res = await alice.post('/myrecipes', sampleRecipe('Traced'), {
     headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
   });
@@ -61,16 +55,16 @@ test('one trace id is seen by the gateway, myrecipe, recipe and mypage for one r
 });
 
 test('every app serves Prometheus metrics (requests by route, events by reply) and its sidecar its own', async (t) => {
-  const alice = memberClient(system.gatewayUrl, await system.token('bob'));
+  const alice = memberClient(system().gatewayUrl, await system().token('bob'));
   await alice.post('/myrecipes', sampleRecipe('Counted'));
   await eventually(async () => (await alice.get('/mypages/me')).body.recipes.length === 1, { what: 'processed' });
   const text = async (url: string) => (await fetch(url)).text();
   // Whichever replica handled it: the metrics of all replicas of the app.
   const metricsOf = async (app: keyof System['services']) =>
-    (await Promise.all(system.replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
+    (await Promise.all(system().replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
   t.regex(await metricsOf('gateway'), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
   t.regex(await metricsOf('mypage'), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
   t.regex(await metricsOf('myrecipe'), /process_cpu_seconds_total/);
-  const sidecar = await text(`http://127.0.0.1:${system.services.mypage.metricsPort}/metrics`);
+  const sidecar = await text(`http://127.0.0.1:${system().services.mypage.metricsPort}/metrics`);
   t.regex(sidecar, /dapr_/);
 });

@@ -4,23 +4,16 @@ import { checkInvariants } from '../../scripts/invariants.js';
 import { call, memberClient, sampleRecipe, type MemberClient } from '../support/client.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
-import { checkTargets, startSystem, type System } from '../support/system.js';
+import { checkTargets } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // The whole product through the gateway, with real sidecars. Each test uses its
 // own members, so the tests of this file run concurrently on one system.
 const POINT = 2;
-let system: System;
-
-test.before(async () => {
-  system = await startSystem({ env: { recipe: { POINT: String(POINT) } } });
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test, { env: { recipe: { POINT: String(POINT) } } });
 
 const member = async (name: string): Promise<MemberClient> =>
-  memberClient(system.gatewayUrl, await system.token(`${name}-${randomUUID().slice(0, 8)}`));
+  memberClient(system().gatewayUrl, await system().token(`${name}-${randomUUID().slice(0, 8)}`));
 const memberId = async (client: MemberClient) => (await client.get('/mypages/me')).body.memberId as string;
 
 async function registered(author: MemberClient, title = 'Doenjang jjigae') {
@@ -210,13 +203,13 @@ test('bad input gets a clear 4xx JSON error and stores nothing', async (t) => {
 });
 
 test('authentication: missing, malformed, foreign and expired tokens are 401', async (t) => {
-  t.is((await call(system.gatewayUrl, 'GET', '/mypages/me')).status, 401);
-  t.is((await call(system.gatewayUrl, 'GET', '/mypages/me', { token: 'x.y.z' })).status, 401);
-  const expired = await system.token('alice', { expiresIn: '-1m' });
-  const res = await call(system.gatewayUrl, 'GET', '/mypages/me', { token: expired });
+  t.is((await call(system().gatewayUrl, 'GET', '/mypages/me')).status, 401);
+  t.is((await call(system().gatewayUrl, 'GET', '/mypages/me', { token: 'x.y.z' })).status, 401);
+  const expired = await system().token('alice', { expiresIn: '-1m' });
+  const res = await call(system().gatewayUrl, 'GET', '/mypages/me', { token: expired });
   t.is(res.status, 401);
   t.is(res.body.error.message, 'the token has expired');
-  t.is((await call(system.gatewayUrl, 'GET', '/healthz')).status, 200, 'health needs no token');
+  t.is((await call(system().gatewayUrl, 'GET', '/healthz')).status, 200, 'health needs no token');
 });
 
 test('the withdrawal is not reachable through the gateway', async (t) => {
@@ -229,7 +222,7 @@ test('the withdrawal is not reachable through the gateway', async (t) => {
     ['GET', '/members/x/balance'],
     ['GET', '/audit/recipes'],
   ] as const) {
-    const res = await call(system.gatewayUrl, method, path, { token: await system.token('alice') });
+    const res = await call(system().gatewayUrl, method, path, { token: await system().token('alice') });
     t.true(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`);
   }
   t.is((await alice.get(`/recipes/${id}`)).status, 200);
@@ -241,8 +234,8 @@ test('events published twice, late or out of order (directly through Dapr) chang
   const id = await registered(alice, 'Replayed');
   await bob.post(`/recipes/${id}/recommendations`);
   await eventually(async () => (await pageOf(alice)).balance === POINT, { what: 'balance' });
-  const producer = viaSidecar(system.services.recipe, system.services.recipe.daprApiToken);
-  const asMyrecipe = viaSidecar(system.services.myrecipe, system.services.myrecipe.daprApiToken);
+  const producer = viaSidecar(system().services.recipe, system().services.recipe.daprApiToken);
+  const asMyrecipe = viaSidecar(system().services.myrecipe, system().services.myrecipe.daprApiToken);
   const now = new Date().toISOString();
   // A duplicate of the real Recommended (same id), an older total under a new id, a duplicate Registered.
   await producer.publish(
@@ -281,7 +274,7 @@ test('events published twice, late or out of order (directly through Dapr) chang
 test.after('after the system goes quiet, balances agree across myrecipe, recipe and mypage', async (t) => {
   const report = await eventually(
     async () => {
-      const r = await checkInvariants(checkTargets(system, POINT));
+      const r = await checkInvariants(checkTargets(system(), POINT));
       return r.ok ? r : Promise.reject(new Error(r.problems.join('\n')));
     },
     { what: 'invariants', timeoutMs: 20_000, intervalMs: 500 },
@@ -292,8 +285,8 @@ test.after('after the system goes quiet, balances agree across myrecipe, recipe 
 
 test('a delete sent again through the other gateway replica while the first is still in flight answers the same; the recipe is never recommendable again', async (t) => {
   const id = `delete-twice-${randomUUID().slice(0, 8)}`;
-  const token = await system.token(id);
-  const [viaFirst, viaSecond] = system.gatewayUrls.map((url) => memberClient(url, token));
+  const token = await system().token(id);
+  const [viaFirst, viaSecond] = system().gatewayUrls.map((url) => memberClient(url, token));
   const [bob, carol] = await Promise.all([member('bob'), member('carol')]);
   const recipeId = await registered(viaFirst!, 'Deleted twice');
   t.is((await bob.post(`/recipes/${recipeId}/recommendations`)).status, 201);

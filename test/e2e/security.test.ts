@@ -6,39 +6,39 @@ import { startService, type RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { startSentry } from '../support/sentry.js';
 import { viaSidecar } from '../support/sidecar.js';
-import { startSystem, type System } from '../support/system.js';
+import type { System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // Tokens between apps and sidecars, mTLS between sidecars, access control on
 // every callee, and topic scopes on the pub/sub.
-let system: System;
 let recipeId: string;
 let stranger: RunningService | undefined;
 let strangerSentry: { stop(): Promise<void> } | undefined;
 
+const system = useSystem(test, {
+  beforeStop: async () => {
+    await stranger?.stop();
+    await strangerSentry?.stop();
+  },
+});
+
 test.before(async () => {
-  system = await startSystem();
-  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const alice = memberClient(system().gatewayUrl, await system().token('alice'));
   recipeId = (await alice.post('/myrecipes', sampleRecipe('Guarded'))).body.recipeId;
   await eventually(async () => (await alice.get(`/recipes/${recipeId}`)).status === 200, { what: 'recipe recommendable' });
 });
 
-test.after.always(async () => {
-  await stranger?.stop();
-  await strangerSentry?.stop();
-  await system?.stop();
-});
-
-const token = (app: keyof System['services'] = 'gateway') => system.backing.tokens[app].daprApiToken;
-const sidecarOf = (app: keyof System['services']) => viaSidecar(system.services[app], token(app));
+const token = (app: keyof System['services'] = 'gateway') => system().backing.tokens[app].daprApiToken;
+const sidecarOf = (app: keyof System['services']) => viaSidecar(system().services[app], token(app));
 
 test('an app answers only its sidecar: without or with a wrong app token, 401', async (t) => {
   for (const app of ['myrecipe', 'recipe', 'mypage'] as const) {
-    const { appUrl } = system.services[app];
+    const { appUrl } = system().services[app];
     const paths = { myrecipe: '/members/alice/balance', recipe: `/recipes/${recipeId}`, mypage: '/mypages/alice' };
     t.is((await call(appUrl, 'GET', paths[app])).status, 401, `${app} without token`);
     t.is((await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': 'guess' } })).status, 401, `${app} wrong token`);
     t.is(
-      (await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system.backing.tokens[app].appApiToken } })).status,
+      (await call(appUrl, 'GET', paths[app], { headers: { 'dapr-api-token': system().backing.tokens[app].appApiToken } })).status,
       200,
       `${app} with the sidecar's token`,
     );
@@ -47,7 +47,7 @@ test('an app answers only its sidecar: without or with a wrong app token, 401', 
 });
 
 test('a sidecar answers only its app: without the Dapr API token, 401', async (t) => {
-  for (const service of Object.values(system.services)) {
+  for (const service of Object.values(system().services)) {
     const res = await call(service.daprUrl, 'GET', `/v1.0/invoke/${service.appId}/method/healthz`);
     t.is(res.status, 401, service.appId);
     t.is((await call(service.daprUrl, 'GET', '/v1.0/state/recipe-store/anything')).status, 401);
@@ -55,7 +55,7 @@ test('a sidecar answers only its app: without the Dapr API token, 401', async (t
 });
 
 test('only myrecipe may call the withdrawal: the gateway gets 403 and the recipe service is not reached', async (t) => {
-  const recipeLogs = () => system.replicas.recipe.map((r) => readFileSync(r.app.logFile, 'utf8'));
+  const recipeLogs = () => system().replicas.recipe.map((r) => readFileSync(r.app.logFile, 'utf8'));
   const before = recipeLogs();
   const attempt = randomUUID();
   const res = await sidecarOf('gateway').invoke('recipe', 'POST', 'withdrawals', { member: 'alice', body: { recipeId, attempt } });
@@ -84,7 +84,7 @@ test('internal methods are denied to everyone else: balance, audit, and calls fr
 
 test('only the owner of an event may publish it', async (t) => {
   const attempt = async (app: keyof System['services'], topic: string) =>
-    call(system.services[app].daprUrl, 'POST', `/v1.0/publish/pubsub/${topic}`, {
+    call(system().services[app].daprUrl, 'POST', `/v1.0/publish/pubsub/${topic}`, {
       body: { recipeId },
       headers: { 'dapr-api-token': token(app) },
     });
@@ -103,7 +103,7 @@ test('only the owner of an event may publish it', async (t) => {
 test('a sidecar with a certificate from another CA cannot call in, even as "gateway"', async (t) => {
   const otherCa = await startSentry('stranger');
   strangerSentry = otherCa;
-  stranger = await startService({ appId: 'gateway', mesh: { ...system.backing.mesh, sentry: otherCa } });
+  stranger = await startService({ appId: 'gateway', mesh: { ...system().backing.mesh, sentry: otherCa } });
   const res = await viaSidecar(stranger, token()).invoke('mypage', 'GET', 'mypages/alice');
   t.is(res.status, 500);
   t.regex(res.text, /certificate|tls|x509|authentication handshake/i);

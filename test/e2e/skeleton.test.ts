@@ -1,20 +1,12 @@
 import test from 'ava';
 import { memberClient, sampleRecipe } from '../support/client.js';
 import { eventually } from '../support/processes.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
-let system: System;
-
-test.before(async () => {
-  system = await startSystem();
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test);
 
 test('when a member registers a recipe through the gateway, then the catalogue and their page show it within a second', async (t) => {
-  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const alice = memberClient(system().gatewayUrl, await system().token('alice'));
   const created = await alice.post('/myrecipes', sampleRecipe('Skeleton stew'));
   t.is(created.status, 201, created.text);
   const { recipeId } = created.body;
@@ -43,7 +35,7 @@ test('when a member registers a recipe through the gateway, then the catalogue a
 });
 
 test('every service answers /healthz and /readyz, and its sidecar is healthy', async (t) => {
-  for (const service of Object.values(system.services)) {
+  for (const service of Object.values(system().services)) {
     for (const path of ['/healthz', '/readyz']) {
       const res = await fetch(`${service.appUrl}${path}`);
       t.is(res.status, 200, `${service.appId}${path}`);

@@ -2,26 +2,18 @@ import test from 'ava';
 import { memberClient, sampleRecipe } from '../support/client.js';
 import { eventually } from '../support/processes.js';
 import type { RunningService } from '../support/dapr.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // myrecipe dies right after its write committed, before the outbox relay
 // published the event: a faulty link between the app and its sidecar lets
 // the write through and kills the app before the answer comes back.
-let system: System;
-
-test.before(async () => {
-  system = await startSystem({ apps: { myrecipe: { linkSidecar: true } } });
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test, { apps: { myrecipe: { linkSidecar: true } } });
 
 test('when myrecipe is killed between saving a recipe and publishing its event, then the event still goes out (outbox) and a retry finds exactly one recipe', async (t) => {
-  const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+  const alice = memberClient(system().gatewayUrl, await system().token('alice'));
   // Whichever replica takes the registration dies.
   let killed: RunningService | undefined;
-  for (const myrecipe of system.replicas.myrecipe) {
+  for (const myrecipe of system().replicas.myrecipe) {
     myrecipe.sidecarLink!.setRule(async (req) => {
       if (req.method === 'POST' && req.url.startsWith('/v1.0/state/myrecipe-store') && !killed) {
         killed = myrecipe;
@@ -41,7 +33,7 @@ test('when myrecipe is killed between saving a recipe and publishing its event, 
     'the app died before any event was published',
   );
 
-  for (const myrecipe of system.replicas.myrecipe) myrecipe.sidecarLink!.setRule(undefined);
+  for (const myrecipe of system().replicas.myrecipe) myrecipe.sidecarLink!.setRule(undefined);
   await killed!.startApp();
   const retried = await eventually(
     async () => {

@@ -3,29 +3,25 @@ import { memberClient, sampleRecipe, type MemberClient } from '../support/client
 import { eventually, sleep } from '../support/processes.js';
 import { verifyQuiet } from '../support/verify.js';
 import type { Link } from '../support/link.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 import { emptyRecord } from '../support/traffic.js';
 
 // The synchronous point deduction under faults, with a faulty link in front of
 // the recommendation app: failures are injected where the app would answer.
-let system: System;
 let alice: MemberClient;
 let bob: MemberClient;
 // What this file's own requests acknowledged, for the final check.
 const record = emptyRecord();
 
-test.before(async () => {
-  // The recipe sidecars probe their app as on Kubernetes (every 5 s, 3 failures): a hung app is not
-  // noticed at once, so a withdrawal to it times out.
-  system = await startSystem({
-    apps: { recipe: { linkApp: true, daprdArgs: ['--app-health-probe-interval', '5', '--app-health-threshold', '3'] } },
-  });
-  alice = memberClient(system.gatewayUrl, await system.token('alice'));
-  bob = memberClient(system.gatewayUrl, await system.token('bob'));
+// The recipe sidecars probe their app as on Kubernetes (every 5 s, 3 failures): a hung app is not
+// noticed at once, so a withdrawal to it times out.
+const system = useSystem(test, {
+  apps: { recipe: { linkApp: true, daprdArgs: ['--app-health-probe-interval', '5', '--app-health-threshold', '3'] } },
 });
 
-test.after.always(async () => {
-  await system?.stop();
+test.before(async () => {
+  alice = memberClient(system().gatewayUrl, await system().token('alice'));
+  bob = memberClient(system().gatewayUrl, await system().token('bob'));
 });
 
 /** A recipe of alice's with one recommendation from bob, settled everywhere. */
@@ -41,10 +37,10 @@ async function recommendedRecipe(): Promise<string> {
 const balance = async () => (await alice.get('/mypages/me')).body.balance as number;
 // Every recipe replica sits behind a faulty link: count and fail at all of them.
 const withdrawalsSeen = () =>
-  system.replicas.recipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /withdrawals')).length, 0);
-const setRule = (rule: Parameters<Link['setRule']>[0]) => system.replicas.recipe.forEach((r) => r.appLink!.setRule(rule));
+  system().replicas.recipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /withdrawals')).length, 0);
+const setRule = (rule: Parameters<Link['setRule']>[0]) => system().replicas.recipe.forEach((r) => r.appLink!.setRule(rule));
 /** Each myrecipe replica's sidecar has a deduction breaker of its own. */
-const sidecars = () => system.replicas.myrecipe.length;
+const sidecars = () => system().replicas.myrecipe.length;
 
 test.serial(
   'when the recommendation service fails during deletes, then 503 with Retry-After and nothing changes; the circuit opens after 5 failures, later deletes fail fast without reaching it and say how long it stays open, and it closes after recovery',
@@ -145,13 +141,13 @@ test.serial(
     const id = await recommendedRecipe();
     const before = await balance();
     const seenBefore = withdrawalsSeen();
-    await system.all('recipe', (r) => r.signalApp('SIGSTOP'));
+    await system().all('recipe', (r) => r.signalApp('SIGSTOP'));
     let res;
     const started = Date.now();
     try {
       res = await alice.delete(`/myrecipes/${id}`);
     } finally {
-      await system.all('recipe', (r) => r.signalApp('SIGCONT'));
+      await system().all('recipe', (r) => r.signalApp('SIGCONT'));
     }
     const took = Date.now() - started;
     t.is(res.status, 503, res.text);
@@ -166,5 +162,5 @@ test.serial(
 );
 
 test.serial('after the faults, the system is consistent', async (t) => {
-  t.deepEqual(await verifyQuiet(system, record), []);
+  t.deepEqual(await verifyQuiet(system(), record), []);
 });

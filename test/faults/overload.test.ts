@@ -2,33 +2,26 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { call, memberClient, sampleRecipe } from '../support/client.js';
 import { eventually, sleep } from '../support/processes.js';
-import { signToken, startApp, startSystem, type System } from '../support/system.js';
+import { signToken, startApp } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 import type { RunningService } from '../support/dapr.js';
 import type { Link } from '../support/link.js';
 
 // Overload: the gateway turns members away at once with 503 and Retry-After
 // (a readable "register again in a moment"), and recovers by itself.
-let system: System;
+const system = useSystem(test, { env: { gateway: { REGISTRATION_MAX_IN_FLIGHT: '4' } }, apps: { myrecipe: { linkApp: true } } });
 // Both myrecipe replicas sit behind a faulty link; the tests talk to the first
 // gateway replica only (the bulkhead and the circuit are per gateway replica).
 const posts = () =>
-  system.replicas.myrecipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /myrecipes')).length, 0);
-const setRule = (rule: Parameters<Link['setRule']>[0]) => system.replicas.myrecipe.forEach((r) => r.appLink!.setRule(rule));
-
-test.before(async () => {
-  system = await startSystem({ env: { gateway: { REGISTRATION_MAX_IN_FLIGHT: '4' } }, apps: { myrecipe: { linkApp: true } } });
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+  system().replicas.myrecipe.reduce((sum, r) => sum + r.appLink!.seen.filter((s) => s.startsWith('POST /myrecipes')).length, 0);
+const setRule = (rule: Parameters<Link['setRule']>[0]) => system().replicas.myrecipe.forEach((r) => r.appLink!.setRule(rule));
 
 test.serial(
   'when registrations pile up beyond what is in flight, then the rest get 503 with Retry-After at once, and it recovers when load drops',
   async (t) => {
     // A slow registration service: every registration takes 400 ms.
     setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'delay-reply', ms: 400 } : { kind: 'pass' }));
-    const alice = memberClient(system.gatewayUrl, await system.token('alice'));
+    const alice = memberClient(system().gatewayUrl, await system().token('alice'));
     const started = Date.now();
     const replies = await Promise.all(
       Array.from({ length: 40 }, async () => ({ res: await alice.post('/myrecipes', sampleRecipe('Rush hour')) })),
@@ -47,7 +40,7 @@ test.serial(
     // Turned away at once: as the gateway measured them (its access log; the
     // client's own clock is too noisy on a shared machine), every refusal took
     // less time than any admitted registration, which waited 400 ms.
-    const served = readFileSync(system.services.gateway.app.logFile, 'utf8')
+    const served = readFileSync(system().services.gateway.app.logFile, 'utf8')
       .split('\n')
       .filter((line) => line.includes('"path":"/myrecipes"') && line.includes('"method":"POST"'))
       .map((line) => JSON.parse(line) as { status: number; ms: number; time: string })
@@ -68,7 +61,7 @@ test.serial(
   'when registrations keep failing, then the circuit opens, later registrations fail fast without reaching myrecipe, and it closes after recovery',
   async (t) => {
     setRule((req) => (req.method === 'POST' && req.url.startsWith('/myrecipes') ? { kind: 'drop' } : { kind: 'pass' }));
-    const bob = memberClient(system.gatewayUrl, await system.token('bob'));
+    const bob = memberClient(system().gatewayUrl, await system().token('bob'));
     const reached: number[] = [];
     const took: number[] = [];
     const before = posts();
@@ -99,9 +92,11 @@ test.serial(
 
 test.serial('a per-member rate limit is shared by every gateway replica (Redis) and answers 429 with Retry-After', async (t) => {
   const limits = { RATE_LIMIT_PER_WINDOW: '6', RATE_LIMIT_WINDOW_SECONDS: '30' };
-  const replicas: RunningService[] = await Promise.all([10, 11].map((replica) => startApp(system.backing, 'gateway', limits, { replica })));
+  const replicas: RunningService[] = await Promise.all(
+    [10, 11].map((replica) => startApp(system().backing, 'gateway', limits, { replica })),
+  );
   t.teardown(() => Promise.all(replicas.map((r) => r.stop())));
-  const token = await signToken(system.backing.signingKey, 'carol');
+  const token = await signToken(system().backing.signingKey, 'carol');
   // The window is fixed (aligned to multiples of 30 s): start early in one.
   const left = 30 - ((Date.now() / 1000) % 30);
   if (left < 10) await sleep(left * 1000 + 100);
@@ -114,7 +109,7 @@ test.serial('a per-member rate limit is shared by every gateway replica (Redis) 
   const retryAfter = Number(limited.headers.get('retry-after'));
   t.true(retryAfter >= 1 && retryAfter <= 30, `Retry-After ${retryAfter}`);
   t.is((await call(replicas[1]!.appUrl, 'GET', '/mypages/me', { token })).status, 429, 'the other replica counts the same');
-  const dave = await signToken(system.backing.signingKey, 'dave');
+  const dave = await signToken(system().backing.signingKey, 'dave');
   t.is((await call(replicas[1]!.appUrl, 'GET', '/mypages/me', { token: dave })).status, 200, 'other members are not affected');
   await eventually(async () => (await call(replicas[0]!.appUrl, 'GET', '/mypages/me', { token })).status === 200, {
     what: 'the window to pass',

@@ -2,26 +2,18 @@ import test from 'ava';
 import { sleep } from '../support/processes.js';
 import { describe, startTraffic } from '../support/traffic.js';
 import { verifyQuiet } from '../support/verify.js';
-import { startSystem, type System } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // Fault isolation: registering never depends on the recommendation service
 // (every replica of it down at once).
-let system: System;
-
-test.before(async () => {
-  system = await startSystem();
-});
-
-test.after.always(async () => {
-  await system?.stop();
-});
+const system = useSystem(test);
 
 async function outage(
   t: { log: (...v: unknown[]) => void; true: (v: boolean, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void },
   fail: () => Promise<void>,
   heal: () => Promise<void>,
 ) {
-  const traffic = await startTraffic(system);
+  const traffic = await startTraffic(system());
   await sleep(3_000);
   const before = traffic.record.registered.size;
   await fail();
@@ -33,7 +25,7 @@ async function outage(
   t.log(describe(record));
   t.true(during > 5, `registrations acknowledged during the outage: ${during}`);
   t.deepEqual([...record.refusedRegistrations, ...record.maybeRegistered], [], 'no registration failed');
-  t.deepEqual(await verifyQuiet(system, record), []);
+  t.deepEqual(await verifyQuiet(system(), record), []);
 }
 
 test.serial(
@@ -41,8 +33,8 @@ test.serial(
   async (t) => {
     await outage(
       t,
-      () => system.all('recipe', (r) => r.stopApp('SIGKILL')),
-      () => system.all('recipe', (r) => r.startApp()),
+      () => system().all('recipe', (r) => r.stopApp('SIGKILL')),
+      () => system().all('recipe', (r) => r.startApp()),
     );
   },
 );
@@ -50,7 +42,7 @@ test.serial(
 test.serial('when the recommendation sidecar is killed (SIGKILL) and restarted, then the same holds', async (t) => {
   await outage(
     t,
-    () => system.all('recipe', (r) => r.stopSidecar('SIGKILL')),
-    () => system.all('recipe', (r) => r.startSidecar()),
+    () => system().all('recipe', (r) => r.stopSidecar('SIGKILL')),
+    () => system().all('recipe', (r) => r.startSidecar()),
   );
 });

@@ -2,25 +2,22 @@ import test from 'ava';
 import { startBalancer, type Balancer } from '../support/balancer.js';
 import { consistencyRun, runSpread, type Step } from '../support/consistency.js';
 import { sleep } from '../support/processes.js';
-import { APP_IDS, startSystem, type AppId, type System } from '../support/system.js';
+import { APP_IDS, type AppId } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 
 // The original system's zero-downtime demonstration, with two replicas of
 // every service behind a load balancer: replicas replaced one at a time
 // while members read and write, and replicas killed outright.
-let system: System;
 let balancer: Balancer;
 
-test.before(async () => {
-  system = await startSystem({
-    replicas: 2,
-    env: { myrecipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' }, recipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' } },
-  });
-  balancer = await startBalancer(system.gatewayUrls);
+const system = useSystem(test, {
+  replicas: 2,
+  env: { myrecipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' }, recipe: { OUTBOX_SETTLE_AFTER_SECONDS: '10' } },
+  beforeStop: () => balancer?.close(),
 });
 
-test.after.always(async () => {
-  await balancer?.close();
-  await system?.stop();
+test.before(async () => {
+  balancer = await startBalancer(system().gatewayUrls);
 });
 
 const serverFailures = (ops: { status?: number; outcome: string }[]) =>
@@ -32,16 +29,16 @@ test.serial(
     t.timeout(6 * 60_000);
     const steps: Step[] = [];
     for (const appId of ['recipe', 'myrecipe', 'mypage', 'gateway'] as AppId[]) {
-      for (const old of [...system.replicas[appId]]) {
+      for (const old of [...system().replicas[appId]]) {
         steps.push({
           what: `${appId}: ${old.instance} replaced`,
           act: async () => {
-            const fresh = await system.startReplica(appId);
-            if (appId === 'gateway') balancer.setBackends(system.gatewayUrls);
+            const fresh = await system().startReplica(appId);
+            if (appId === 'gateway') balancer.setBackends(system().gatewayUrls);
             // Out of the load balancer's rotation before it goes, as a terminating pod leaves its Service.
-            system.replicas[appId].splice(system.replicas[appId].indexOf(old), 1);
+            system().replicas[appId].splice(system().replicas[appId].indexOf(old), 1);
             if (appId === 'gateway') {
-              balancer.setBackends(system.gatewayUrls);
+              balancer.setBackends(system().gatewayUrls);
               await sleep(300);
             }
             await old.retire();
@@ -50,7 +47,7 @@ test.serial(
         });
       }
     }
-    const result = await consistencyRun(system, {
+    const result = await consistencyRun(system(), {
       durationMs: 75_000,
       members: 6,
       entry: () => [balancer.url],
@@ -58,7 +55,7 @@ test.serial(
       log: (line) => t.log(line),
     });
     t.log(`\n${result.summary}`);
-    for (const appId of APP_IDS) t.is(system.replicas[appId].length, 2, `${appId} back at two replicas`);
+    for (const appId of APP_IDS) t.is(system().replicas[appId].length, 2, `${appId} back at two replicas`);
     t.deepEqual(
       serverFailures(result.history.ops).map((o) => `${JSON.stringify(o)}`),
       [],
@@ -78,14 +75,14 @@ test.serial(
     const steps: Step[] = (['recipe', 'myrecipe', 'mypage', 'gateway'] as AppId[]).map((appId) => ({
       what: `${appId}: one replica (app and sidecar) SIGKILLed, restarted 5 s later`,
       act: async () => {
-        const victim = system.replicas[appId][0]!;
+        const victim = system().replicas[appId][0]!;
         await Promise.all([victim.stopApp('SIGKILL'), victim.stopSidecar('SIGKILL')]);
         await sleep(5_000);
         await victim.startApp();
         await victim.startSidecar();
       },
     }));
-    const result = await consistencyRun(system, {
+    const result = await consistencyRun(system(), {
       durationMs: 60_000,
       members: 6,
       entry: () => [balancer.url],

@@ -2,34 +2,30 @@ import test from 'ava';
 import { call, sampleRecipe } from '../support/client.js';
 import type { RunningService } from '../support/dapr.js';
 import { freePort } from '../support/processes.js';
-import { signToken, startApp, startBacking, type Backing } from '../support/system.js';
+import { signToken, startApp } from '../support/system.js';
+import { useBacking } from '../support/use-system.js';
 
 // The gateway with its real daprd: the signing key comes from the Dapr secret store;
 // the services behind it are not running, so every call meets a real Dapr failure.
-let backing: Backing;
 let gateway: RunningService;
 let metricsPort: number;
 
-test.before(async () => {
-  backing = await startBacking();
-  metricsPort = await freePort();
-  gateway = await startApp(backing, 'gateway', { METRICS_PORT: String(metricsPort) });
-});
+const backing = useBacking(test, { beforeStop: () => gateway?.stop() });
 
-test.after.always(async () => {
-  await gateway?.stop();
-  await backing?.stop();
+test.before(async () => {
+  metricsPort = await freePort();
+  gateway = await startApp(backing(), 'gateway', { METRICS_PORT: String(metricsPort) });
 });
 
 test('a token signed with the key from the secret store is accepted; a token signed otherwise is 401', async (t) => {
-  const good = await signToken(backing.signingKey, 'alice');
+  const good = await signToken(backing().signingKey, 'alice');
   const bad = await signToken('some-other-key-that-is-long-enough', 'alice');
   t.is((await call(gateway.appUrl, 'GET', '/mypages/me', { token: bad })).status, 401);
   t.not((await call(gateway.appUrl, 'GET', '/mypages/me', { token: good })).status, 401);
 });
 
 test('when the service behind is unreachable through Dapr, then 503 with Retry-After and a readable message, no internals', async (t) => {
-  const token = await signToken(backing.signingKey, 'alice');
+  const token = await signToken(backing().signingKey, 'alice');
   const page = await call(gateway.appUrl, 'GET', '/mypages/me', { token });
   t.is(page.status, 503);
   t.is(page.headers.get('retry-after'), '5');

@@ -8,7 +8,7 @@ import { cleanStaleRuns, RUNS_DIR } from '../support/processes.js';
 
 // A run killed midway leaves its processes and databases; the next run removes them.
 test('when a run died midway, then the next run kills what it started and drops its databases', async (t) => {
-  const deadOwner = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const deadOwner = spawnSync(process.execPath, ['-e', '0']).pid;
   const orphan = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
   orphan.unref();
   const db = await createDatabase('orphaned');

@@ -5,37 +5,35 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
+import { startApp, startSidecarOnly } from '../support/system.js';
+import { useBacking } from '../support/use-system.js';
 import { createDatabase } from '../support/backing.js';
 import { createLogger } from '@recipe/shared';
 import { connect, migrate } from '../../services/mypage/src/store.js';
 
 // The read model with its real daprd, Redis Streams and its own PostgreSQL schema (knex migrations).
-let backing: Backing;
 let mypage: RunningService;
 let producers: RunningService[];
 let dapr: ReturnType<typeof viaSidecar>;
 let asMyrecipe: ReturnType<typeof viaSidecar>;
 let asRecipe: ReturnType<typeof viaSidecar>;
 
+const backing = useBacking(test, {
+  beforeStop: () => Promise.all([mypage?.stop(), ...(producers ?? []).map((p) => p.stop())]),
+});
+
 test.before(async () => {
-  backing = await startBacking();
   let myrecipeProducer: RunningService;
   let recipeProducer: RunningService;
   [mypage, myrecipeProducer, recipeProducer] = await Promise.all([
-    startApp(backing, 'mypage'),
-    startSidecarOnly(backing, 'myrecipe'),
-    startSidecarOnly(backing, 'recipe'),
+    startApp(backing(), 'mypage'),
+    startSidecarOnly(backing(), 'myrecipe'),
+    startSidecarOnly(backing(), 'recipe'),
   ]);
   producers = [myrecipeProducer, recipeProducer];
   dapr = viaSidecar(mypage, mypage.daprApiToken);
   asMyrecipe = viaSidecar(myrecipeProducer, myrecipeProducer.daprApiToken);
   asRecipe = viaSidecar(recipeProducer, recipeProducer.daprApiToken);
-});
-
-test.after.always(async () => {
-  await Promise.all([mypage?.stop(), ...(producers ?? []).map((p) => p.stop())]);
-  await backing?.stop();
 });
 
 const page = (member: string) => dapr.invoke('mypage', 'GET', `mypages/${member}`);
@@ -52,7 +50,7 @@ const deleted = (recipeId: string, memberId: string) =>
   asMyrecipe.publish('Deleted', { recipeId, memberId, pointsRevoked: 0, deletedAt: now() }, `Deleted:${recipeId}`);
 
 test('the migrations created the read model in its own schema', async (t) => {
-  const client = new pg.Client({ connectionString: backing.db.url });
+  const client = new pg.Client({ connectionString: backing().db.url });
   await client.connect();
   const { rows } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'mypage' ORDER BY 1");
   await client.end();
@@ -158,7 +156,7 @@ test('when a malformed Deleted arrives, then it is dead-lettered', async (t) => 
     'poison-deleted',
   );
   t.truthy(
-    await eventually(async () => (await readTopic(backing.redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), {
+    await eventually(async () => (await readTopic(backing().redis, 'Deleted-deadletter')).find((e) => e.id === 'poison-deleted'), {
       what: 'dead letter',
     }),
   );

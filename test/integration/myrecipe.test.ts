@@ -6,13 +6,13 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
+import { startApp, startSidecarOnly } from '../support/system.js';
+import { useBacking } from '../support/use-system.js';
 import { createLogger, createSidecar } from '@recipe/shared';
 import { createStore, type MyRecipeStore } from '../../services/myrecipe/src/store.js';
 import { createMyRecipes } from '../../services/myrecipe/src/usecases.js';
 
 // myrecipe with its real daprd, PostgreSQL state store (with the outbox) and Redis Streams.
-let backing: Backing;
 let myrecipe: RunningService;
 let recipeProducer: RunningService;
 /** A second sidecar with myrecipe's identity, for replicas of the service run in this process. */
@@ -20,20 +20,18 @@ let myrecipeReplica: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
 let asRecipe: ReturnType<typeof viaSidecar>;
 
+const backing = useBacking(test, {
+  beforeStop: () => Promise.all([myrecipe?.stop(), recipeProducer?.stop(), myrecipeReplica?.stop()]),
+});
+
 test.before(async () => {
-  backing = await startBacking();
   [myrecipe, recipeProducer, myrecipeReplica] = await Promise.all([
-    startApp(backing, 'myrecipe'),
-    startSidecarOnly(backing, 'recipe'),
-    startSidecarOnly(backing, 'myrecipe'),
+    startApp(backing(), 'myrecipe'),
+    startSidecarOnly(backing(), 'recipe'),
+    startSidecarOnly(backing(), 'myrecipe'),
   ]);
   dapr = viaSidecar(myrecipe, myrecipe.daprApiToken);
   asRecipe = viaSidecar(recipeProducer, recipeProducer.daprApiToken);
-});
-
-test.after.always(async () => {
-  await Promise.all([myrecipe?.stop(), recipeProducer?.stop(), myrecipeReplica?.stop()]);
-  await backing?.stop();
 });
 
 const register = (member: string, body: unknown, key?: string) =>
@@ -44,7 +42,7 @@ test('when a recipe is registered, then it is stored in PostgreSQL and Registere
   t.is(res.status, 201, res.text);
   const { recipeId } = res.body;
 
-  const client = new pg.Client({ connectionString: backing.db.url });
+  const client = new pg.Client({ connectionString: backing().db.url });
   await client.connect();
   const rows = await client.query('SELECT key FROM myrecipe_state WHERE key = $1', [`myrecipe||recipe:${recipeId}`]);
   await client.end();
@@ -52,13 +50,13 @@ test('when a recipe is registered, then it is stored in PostgreSQL and Registere
 
   const events = await eventually(
     async () => {
-      const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
+      const all = (await readTopic(backing().redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
       return all.length >= 1 ? all : undefined;
     },
     { what: 'Registered', timeoutMs: 15_000 },
   );
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  const all = (await readTopic(backing.redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
+  const all = (await readTopic(backing().redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
   t.is(all.length, 1, 'one delivery per event');
   t.is(events[0]!.id, `Registered:${recipeId}`);
   t.deepEqual(events[0]!.data, { recipeId, memberId: 'alice', title: 'Japchae', registeredAt: res.body.registeredAt });
@@ -105,7 +103,7 @@ test('when Recommended arrives (twice, and an older one late), then the author b
 
 test('when a malformed event arrives, then it goes to the dead-letter topic and is not retried forever', async (t) => {
   await asRecipe.publish('Recommended', { recipeId: 'not-a-uuid' }, 'poison-1');
-  const dead = await eventually(async () => (await readTopic(backing.redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), {
+  const dead = await eventually(async () => (await readTopic(backing().redis, 'Recommended-deadletter')).find((e) => e.id === 'poison-1'), {
     what: 'dead letter',
   });
   t.deepEqual(dead.data, { recipeId: 'not-a-uuid' });

@@ -9,10 +9,10 @@ import type { RunningService } from '../support/dapr.js';
 import { eventually } from '../support/processes.js';
 import { viaSidecar } from '../support/sidecar.js';
 import { readTopic } from '../support/streams.js';
-import { startApp, startBacking, startSidecarOnly, type Backing } from '../support/system.js';
+import { startApp, startSidecarOnly } from '../support/system.js';
+import { useBacking } from '../support/use-system.js';
 
 // The recommendation service with its real daprd and Redis state store.
-let backing: Backing;
 let recipe: RunningService;
 let myrecipeProducer: RunningService;
 /** A second sidecar with recipe's identity, for a replica of the service run in this process. */
@@ -20,20 +20,18 @@ let recipeReplica: RunningService;
 let dapr: ReturnType<typeof viaSidecar>;
 let asMyrecipe: ReturnType<typeof viaSidecar>;
 
+const backing = useBacking(test, {
+  beforeStop: () => Promise.all([recipe?.stop(), myrecipeProducer?.stop(), recipeReplica?.stop()]),
+});
+
 test.before(async () => {
-  backing = await startBacking();
   [recipe, myrecipeProducer, recipeReplica] = await Promise.all([
-    startApp(backing, 'recipe', { POINT: '3', OUTBOX_SETTLE_AFTER_SECONDS: '5' }),
-    startSidecarOnly(backing, 'myrecipe'),
-    startSidecarOnly(backing, 'recipe'),
+    startApp(backing(), 'recipe', { POINT: '3', OUTBOX_SETTLE_AFTER_SECONDS: '5' }),
+    startSidecarOnly(backing(), 'myrecipe'),
+    startSidecarOnly(backing(), 'recipe'),
   ]);
   dapr = viaSidecar(recipe, recipe.daprApiToken);
   asMyrecipe = viaSidecar(myrecipeProducer, myrecipeProducer.daprApiToken);
-});
-
-test.after.always(async () => {
-  await Promise.all([recipe?.stop(), myrecipeProducer?.stop(), recipeReplica?.stop()]);
-  await backing?.stop();
 });
 
 async function registered(author = 'alice') {
@@ -63,7 +61,7 @@ test("when ten different members recommend at once, then the recipe has ten time
   t.like((await dapr.invoke('recipe', 'GET', `recipes/${recipeId}`)).body, { points: 30, recommendations: 10 });
   const events = await eventually(
     async () => {
-      const mine = (await readTopic(backing.redis, 'Recommended')).filter((e) => e.data.recipeId === recipeId);
+      const mine = (await readTopic(backing().redis, 'Recommended')).filter((e) => e.data.recipeId === recipeId);
       return new Set(mine.map((e) => e.id)).size === 10 ? mine : undefined;
     },
     { what: 'ten Recommended ids' },
@@ -144,7 +142,6 @@ test('with a replica of the service on another sidecar: a recommendation whose g
   const sidecar = createSidecar({ host: '127.0.0.1', httpPort: recipeReplica.daprHttpPort, apiToken: recipeReplica.daprApiToken, log });
   let interleave: (() => Promise<unknown>) | undefined;
   const store = createStore(sidecar, 'recipe-store');
-  let replica!: Catalogue;
   const outbox = createOutbox({
     sidecar,
     pubsub: 'pubsub',
@@ -152,7 +149,7 @@ test('with a replica of the service on another sidecar: a recommendation whose g
     log,
     resolver: { settle: (i) => replica.resolver.settle(i), abandon: (i) => replica.resolver.abandon(i) },
   });
-  replica = createCatalogue({
+  const replica: Catalogue = createCatalogue({
     store: {
       ...store,
       // The withdrawal (through the other replica, the app) lands between this replica's read and write.
@@ -181,7 +178,7 @@ test('with a replica of the service on another sidecar: a recommendation whose g
   t.deepEqual(fenced.recommendations, []);
   t.is(fenced.points, 0);
   t.false(
-    (await readTopic(backing.redis, 'Recommended')).some((e) => e.data.recipeId === recipeId),
+    (await readTopic(backing().redis, 'Recommended')).some((e) => e.data.recipeId === recipeId),
     'no Recommended for a recommendation that never happened',
   );
 });
@@ -208,7 +205,7 @@ test('when Deleted confirms a withdrawal, then the recipe stays gone; a Register
 test('when a malformed Registered arrives, then it is dead-lettered', async (t) => {
   await asMyrecipe.publish('Registered', { recipeId: randomUUID(), memberId: 'x' }, 'poison-registered');
   t.truthy(
-    await eventually(async () => (await readTopic(backing.redis, 'Registered-deadletter')).find((e) => e.id === 'poison-registered'), {
+    await eventually(async () => (await readTopic(backing().redis, 'Registered-deadletter')).find((e) => e.id === 'poison-registered'), {
       what: 'dead letter',
     }),
   );

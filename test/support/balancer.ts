@@ -51,35 +51,37 @@ export async function startBalancer(initial: string[]): Promise<Balancer> {
       upstream.end(body);
     });
 
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const tried = new Set<string>();
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const candidates = backends.filter((b) => ready.has(b) && !tried.has(b));
-      const pool = candidates.length ? candidates : backends.filter((b) => !tried.has(b));
-      const target = pool[next++ % Math.max(pool.length, 1)];
-      if (!target) break;
-      try {
-        const reply = await forward(new URL(target), req, body);
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(res);
-        return;
-      } catch (err) {
-        // A refused connection is safe to send elsewhere (nothing reached the
-        // backend); a lost one only for a read.
-        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' && req.method !== 'GET') {
-          res.socket?.destroy();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const tried = new Set<string>();
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const candidates = backends.filter((b) => ready.has(b) && !tried.has(b));
+        const pool = candidates.length ? candidates : backends.filter((b) => !tried.has(b));
+        const target = pool[next++ % Math.max(pool.length, 1)];
+        if (!target) break;
+        try {
+          const reply = await forward(new URL(target), req, body);
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
           return;
+        } catch (err) {
+          // A refused connection is safe to send elsewhere (nothing reached the
+          // backend); a lost one only for a read.
+          if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' && req.method !== 'GET') {
+            res.socket?.destroy();
+            return;
+          }
+          tried.add(target);
+          ready.delete(target);
         }
-        tried.add(target);
-        ready.delete(target);
       }
-    }
-    res
-      .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
-      .end(JSON.stringify({ error: { code: 'BALANCER.NO_BACKEND', message: 'no gateway replica is ready' } }));
+      res
+        .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+        .end(JSON.stringify({ error: { code: 'BALANCER.NO_BACKEND', message: 'no gateway replica is ready' } }));
+    })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   await check();

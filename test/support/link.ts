@@ -30,36 +30,40 @@ export interface Link {
 export async function startLink(targetPort: number): Promise<Link> {
   let rule: LinkRule | undefined;
   const seen: string[] = [];
-  const server = http.createServer(async (req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const action = rule ? await rule({ method: req.method ?? 'GET', url: req.url ?? '/' }) : { kind: 'pass' as const };
-    if (action.kind === 'drop') {
-      req.socket.destroy();
-      return;
-    }
-    if (action.kind === 'respond') {
-      req.resume();
-      res.writeHead(action.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'TEST.INJECTED', message: 'failure injected by the test link' } }));
-      return;
-    }
-    const upstream = http.request(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
-      async (reply) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of reply) chunks.push(chunk as Buffer);
-        if (action.kind === 'lose-reply') {
-          await action.after?.();
-          res.socket?.destroy();
-          return;
-        }
-        if (action.kind === 'delay-reply') await new Promise((r) => setTimeout(r, action.ms));
-        res.writeHead(reply.statusCode ?? 502, reply.headers);
-        res.end(Buffer.concat(chunks));
-      },
-    );
-    upstream.on('error', () => res.socket?.destroy());
-    req.pipe(upstream);
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      seen.push(`${req.method} ${req.url}`);
+      const action = rule ? await rule({ method: req.method ?? 'GET', url: req.url ?? '/' }) : { kind: 'pass' as const };
+      if (action.kind === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      if (action.kind === 'respond') {
+        req.resume();
+        res.writeHead(action.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'TEST.INJECTED', message: 'failure injected by the test link' } }));
+        return;
+      }
+      const upstream = http.request(
+        { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+        (reply) => {
+          void (async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of reply) chunks.push(chunk as Buffer);
+            if (action.kind === 'lose-reply') {
+              await action.after?.();
+              res.socket?.destroy();
+              return;
+            }
+            if (action.kind === 'delay-reply') await new Promise((r) => setTimeout(r, action.ms));
+            res.writeHead(reply.statusCode ?? 502, reply.headers);
+            res.end(Buffer.concat(chunks));
+          })();
+        },
+      );
+      upstream.on('error', () => res.socket?.destroy());
+      req.pipe(upstream);
+    })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -212,7 +212,7 @@ export async function eventually<T>(
   for (;;) {
     try {
       const result = await check();
-      if (result) return result as NonNullable<T>;
+      if (result) return result;
       last = new Error(`${what}: not yet`);
     } catch (err) {
       if (err instanceof StopWaiting) throw err;
