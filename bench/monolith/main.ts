@@ -38,7 +38,8 @@ const sidecar = await createInProcessSidecar({
 });
 
 // Each service's configuration as its own process would read it; the ports are unused here.
-const base = { ...process.env, LOG_LEVEL: level, PORT: '1' };
+// No sidecars here, so no tokens between them and the apps: development mode.
+const base = { ...process.env, LOG_LEVEL: level, PORT: '1', INSECURE_DEV_MODE: 'true' };
 const deps = (name: string): ServiceDeps => ({ sidecar, log: createLogger(name, level) });
 const myrecipe = buildMyrecipe(myrecipeConfig(base), deps('myrecipe'));
 const recipe = buildRecipe(recipeConfig(base), deps('recipe'));
@@ -61,4 +62,4 @@ await serve(gateway.app, {
     await Promise.all([mypage.close?.(), gateway.close?.(), postgres.end(), redis.quit()]);
   },
 });
-gateway.started?.();
+await gateway.started?.();

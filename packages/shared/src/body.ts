@@ -6,7 +6,10 @@ const JSON_TYPES = ['application/json', 'application/cloudevents+json'];
 /** Reads a JSON body with a hard size limit: 413 past it, 415 for other media types, 400 for bad JSON. */
 export function jsonBody(limitBytes: number) {
   return async (ctx: Context, next: Next) => {
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') return next();
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+      await next();
+      return;
+    }
     if (Number(ctx.get('content-length') || 0) > limitBytes) throw tooLarge(limitBytes);
     const chunks: Buffer[] = [];
     let size = 0;

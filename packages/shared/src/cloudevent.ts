@@ -31,7 +31,7 @@ const envelopeSchema = z.object({
  * RETRY hands it to the inbound retry policy. A handler that throws a 4xx
  * AppError is saying the event is wrong, not that it failed: DROP.
  */
-export function topicHandler<T>(schema: z.ZodType<T>, handle: (event: Delivery<T>) => Promise<unknown>, log: Logger) {
+export function topicHandler<T>(schema: z.ZodType<T>, handle: (data: T, delivery: Delivery<T>) => Promise<unknown>, log: Logger) {
   return async (ctx: Context) => {
     ctx.status = 200;
     const envelope = envelopeSchema.safeParse(ctx.request.body);
@@ -46,7 +46,7 @@ export function topicHandler<T>(schema: z.ZodType<T>, handle: (event: Delivery<T
     const { id, topic = '', type = '', traceparent } = envelope.data;
     const run = async () => {
       try {
-        await handle({ id, topic, type, data: data.data });
+        await handle(data.data, { id, topic, type, data: data.data });
         ctx.body = { status: 'SUCCESS' };
         ctx.state.delivery = { topic, result: 'SUCCESS' };
       } catch (err) {

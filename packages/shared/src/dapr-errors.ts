@@ -35,24 +35,19 @@ export class DaprError extends Error {
   }
 }
 
-/** The SDK throws Error(JSON.stringify({ error, error_msg, status })) for non-2xx answers. */
-export function toDaprError(what: string, err: unknown): DaprError {
-  if (err instanceof DaprError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  let parsed: { status?: number; error_msg?: string } | undefined;
-  try {
-    parsed = JSON.parse(message) as typeof parsed;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed && typeof parsed.status === 'number') {
-    const body = parseJson(parsed.error_msg);
-    const fromApp = typeof body === 'object' && body !== null && 'error' in body;
-    const kind: DaprErrorKind = fromApp ? 'app' : 'dapr';
-    return new DaprError(kind, parsed.status, body, `${what}: ${parsed.status} ${truncate(parsed.error_msg ?? '')}`);
-  }
-  const code = (err as { code?: string }).code;
-  return new DaprError('unreachable', undefined, undefined, `${what}: ${code ?? ''} ${truncate(message)}`.trim());
+/** A call that got no answer from the sidecar: refused, cut, or not answered within the pool's timeouts. */
+export function transportFailure(what: string, err: unknown, timeoutMs: number): DaprError {
+  const {
+    name = '',
+    message = String(err),
+    code = '',
+    cause,
+  } = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  // undici's headersTimeout / bodyTimeout (no timer per request).
+  if (/Timeout/.test(name)) return new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
+  // undici names a refused connection in the cause, like fetch does.
+  const refused = /ECONNREFUSED/.test(`${code} ${cause?.code ?? ''} ${message}`);
+  return new DaprError('unreachable', undefined, undefined, `${what}: ${refused ? 'ECONNREFUSED ' : ''}${code} ${message}`.trim());
 }
 
 /**
@@ -129,19 +124,6 @@ export async function retryNotSent<T>(
 
 /** No answer in time: ours (the fetch timed out) or Dapr's (its resiliency timeout). */
 const isTimeout = (err: unknown) => err instanceof DaprError && (err.kind === 'timeout' || /deadline exceeded|timeout/i.test(err.detail));
-
-function parseJson(text: string | undefined): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-function truncate(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
 
 /**
  * Runs a read-modify-write until it stops losing optimistic races (ETag

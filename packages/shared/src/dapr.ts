@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { DaprError } from './dapr-errors.js';
+import { DaprError, transportFailure } from './dapr-errors.js';
 import type { Logger } from './log.js';
 import { currentTrace } from './trace.js';
 
@@ -104,18 +104,7 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       });
       return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
     } catch (err) {
-      const name = (err as Error).name;
-      // The pool's headersTimeout / bodyTimeout (no timer per request).
-      if (/Timeout/.test(name)) throw new DaprError('timeout', undefined, undefined, `${what}: no answer within ${timeoutMs} ms`);
-      const code = (err as { code?: string }).code ?? '';
-      // undici names a refused connection in the cause, like fetch does.
-      const refused = /ECONNREFUSED/.test(`${code} ${(err as { cause?: { code?: string } }).cause?.code ?? ''} ${(err as Error).message}`);
-      throw new DaprError(
-        'unreachable',
-        undefined,
-        undefined,
-        `${what}: ${refused ? 'ECONNREFUSED ' : ''}${code} ${(err as Error).message}`.trim(),
-      );
+      throw transportFailure(what, err, timeoutMs);
     }
   }
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { Context, Next } from 'koa';
 import { DaprError } from './dapr-errors.js';
 import type { Logger } from './log.js';
@@ -37,7 +38,6 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new AppError(400, 'REQUEST.INVALID', message, { details });
 export const notFound = (code: string, message: string) => new AppError(404, code, message);
 export const unavailable = (message: string, retryAfterSeconds: number, cause?: unknown) =>
   new AppError(503, 'SERVICE.UNAVAILABLE', message, { retryAfterSeconds, cause });
@@ -99,7 +99,7 @@ export function errorMiddleware(log: Logger, retryAfterSeconds = 5, isDependency
 function describeCause(cause: unknown): string | undefined {
   const messages: string[] = [];
   for (let c = cause; c !== undefined && messages.length < 5; c = c instanceof Error ? c.cause : undefined) {
-    messages.push(c instanceof Error ? c.message : String(c));
+    messages.push(c instanceof Error ? c.message : inspect(c));
   }
   return messages.length ? messages.join(' <- ') : undefined;
 }

@@ -13,8 +13,6 @@ export const TOPICS = {
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
-export const deadLetterTopic = (topic: string) => `${topic}-deadletter`;
-
 /**
  * A member id is the JWT subject: bounded, free of characters that break
  * state keys ('||') and URLs, and with a letter or digit (so never "." or "..",
@@ -54,7 +52,7 @@ export type Registered = z.infer<typeof registeredSchema>;
 export type Recommended = z.infer<typeof recommendedSchema>;
 export type Deleted = z.infer<typeof deletedSchema>;
 
-export const eventIds = {
+const eventIds = {
   registered: (e: Pick<Registered, 'recipeId'>) => `${TOPICS.registered}:${e.recipeId}`,
   recommended: (e: Pick<Recommended, 'recipeId' | 'recommenderId'>) => `${TOPICS.recommended}:${e.recipeId}:${e.recommenderId}`,
   deleted: (e: Pick<Deleted, 'recipeId'>) => `${TOPICS.deleted}:${e.recipeId}`,

@@ -38,8 +38,9 @@ export interface ServiceApp extends Koa {
 
 /**
  * The middleware every service shares, in order: trace context, access log,
- * metrics, the one error catcher, health and metrics endpoints, app token,
- * JSON body, then the service's routes.
+ * metrics, the one error catcher, health endpoints, app token, JSON body,
+ * then the service's routes. Metrics are served on a port of their own (see
+ * serve), never here: the gateway's port is public.
  */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const app = new Koa() as ServiceApp;
@@ -62,11 +63,6 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
-      return;
-    }
-    if (ctx.path === '/metrics') {
-      ctx.type = metrics.registry.contentType;
-      ctx.body = await metrics.registry.metrics();
       return;
     }
     if (ctx.path === '/readyz') {
@@ -102,16 +98,13 @@ function accessLog(log: Logger) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // Probes, and event deliveries that succeeded (events_handled_total counts
       // them; a failed one is logged by its handler), are logged at trace/debug.
-      const probe = ['/healthz', '/readyz', '/metrics', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
+      const probe = ['/healthz', '/readyz', '/dapr/config', '/dapr/subscribe'].includes(ctx.path);
       const delivered =
         ctx.path.startsWith('/events/') &&
         ctx.status === 200 &&
         (ctx.state.delivery as { result?: string } | undefined)?.result === 'SUCCESS';
-      if (probe || delivered) {
-        log[probe ? 'trace' : 'debug']({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
-        return;
-      }
-      log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      const level = probe ? 'trace' : delivered ? 'debug' : 'info';
+      log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };
 }

@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './cloudevent.js';
 export * from './dapr.js';
 export * from './dapr-errors.js';
+export * from './confirm.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './body.js';

@@ -1,12 +1,10 @@
 /**
  * Runs read-modify-write sections one at a time per key, within this process.
  *
- * Why: an outbox transaction that fails (an ETag conflict, say) makes daprd
- * 1.18.3 spin forever on its internal outbox message: the retry in
- * pkg/runtime/pubsub/outbox.go builds backoff.ExponentialBackOff without
- * `Stop: backoff.Stop`, so MaxElapsedTime never ends it and
- * outboxDiscardWhenMissingState is never reached. Serialising writers of one
- * aggregate means a replica never loses an optimistic race against itself.
+ * An optimisation only: every write is guarded by the ETag it read, so two
+ * writers of one record (another replica, say) cannot both win. Taking turns
+ * here means a replica never loses an optimistic race against itself, and a
+ * popular record costs fewer re-reads.
  */
 export function createKeyedLock() {
   const tails = new Map<string, Promise<unknown>>();
@@ -22,5 +20,3 @@ export function createKeyedLock() {
     }
   };
 }
-
-export type KeyedLock = ReturnType<typeof createKeyedLock>;

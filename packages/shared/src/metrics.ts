@@ -1,10 +1,10 @@
 import type { Context, Next } from 'koa';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics of one service, served on GET /metrics of its app port. */
+/** Prometheus metrics of one service, served on GET /metrics of its metrics port (see serve). */
 export interface Metrics {
   registry: Registry;
-  middleware(ctx: Context, next: Next): Promise<void>;
+  middleware: (ctx: Context, next: Next) => Promise<void>;
 }
 
 interface RouterLayer {
@@ -49,7 +49,7 @@ export function createMetrics(service: string): Metrics {
 
   return {
     registry,
-    async middleware(ctx, next) {
+    middleware: async (ctx, next) => {
       const end = duration.startTimer();
       try {
         await next();

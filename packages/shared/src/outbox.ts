@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { RetryLater, type Delivery } from './cloudevent.js';
+import { RetryLater } from './cloudevent.js';
 import type { Sidecar } from './dapr.js';
 import type { OutgoingEvent, Topic } from './events.js';
 import type { Logger } from './log.js';
+import type { ServiceDeps } from './service.js';
 
 /**
  * The transactional outbox, without outbox records: every event is derived
@@ -32,8 +33,8 @@ import type { Logger } from './log.js';
  * the resolver fences the attempt off (an ETag-guarded write that makes any
  * write still in flight for it fail) and declares it void.
  */
-export const outboxTopic = (appId: string) => `${appId}-outbox`;
-export const lateOutboxTopic = (appId: string) => `${appId}-outbox-late`;
+const outboxTopic = (appId: string) => `${appId}-outbox`;
+const lateOutboxTopic = (appId: string) => `${appId}-outbox-late`;
 
 export const intentSchema = z.strictObject({
   /** This attempt; fences and holds name it. */
@@ -85,9 +86,9 @@ export interface Outbox {
   /** The attempt is over (committed or not): a relay in this process waiting for it looks now. */
   finished(intent: Intent): void;
   /** Handles `<app>-outbox`: settles within a bounded wait, else hands the intent to the late topic. */
-  relay(delivery: Delivery<Intent>): Promise<void>;
+  relay: (intent: Intent) => Promise<void>;
   /** Handles `<app>-outbox-late`: settles, or abandons the attempt once it is old enough. */
-  relayLate(delivery: Delivery<Intent>): Promise<void>;
+  relayLate: (intent: Intent) => Promise<void>;
 }
 
 /** Pauses between the relay's looks at the state while it waits for a commit (ms). */
@@ -142,7 +143,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       running.delete(intent.id);
     },
 
-    async relay({ data: intent }) {
+    relay: async (intent) => {
       const settlement = await settleWithin(intent, inlineWaitMs).catch((err) => {
         log.warn({ err, intent }, 'could not settle an outbox intent; handing it to the late topic');
         return { kind: 'pending' } as const;
@@ -151,7 +152,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await sidecar.publish(pubsub, lateOutboxTopic(appId), intent);
     },
 
-    async relayLate({ data: intent }) {
+    relayLate: async (intent) => {
       if (await conclude(intent, await resolver.settle(intent))) return;
       const age = clock().getTime() - Date.parse(intent.createdAt);
       if (age < settleAfterMs) throw new RetryLater(`attempt ${intent.id} (${intent.topic}) undecided after ${age} ms`);
@@ -160,4 +161,27 @@ export function createOutbox(options: OutboxOptions): Outbox {
       if (!(await conclude(intent, outcome))) throw new RetryLater(`attempt ${intent.id} could not be abandoned yet`);
     },
   };
+}
+
+/** The settings of a service that runs an outbox (see outboxConfigShape). */
+export interface OutboxConfig {
+  APP_ID: string;
+  PUBSUB_NAME: string;
+  OUTBOX_SETTLE_AFTER_SECONDS: number;
+}
+
+/**
+ * A service's outbox, as its configuration describes it. The resolver is
+ * looked up when the relay first needs it: it belongs to the use cases, which
+ * are built with the outbox.
+ */
+export function serviceOutbox(config: OutboxConfig, { sidecar, log }: ServiceDeps, resolver: () => IntentResolver): Outbox {
+  return createOutbox({
+    sidecar,
+    pubsub: config.PUBSUB_NAME,
+    appId: config.APP_ID,
+    log,
+    resolver: { settle: (intent) => resolver().settle(intent), abandon: (intent) => resolver().abandon(intent) },
+    settleAfterMs: config.OUTBOX_SETTLE_AFTER_SECONDS * 1000,
+  });
 }

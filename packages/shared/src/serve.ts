@@ -5,9 +5,9 @@ import type { ServiceApp } from './http.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 
-/** A listener that only answers GET /metrics. */
-async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
+/** A listener that only answers GET /metrics: the app port never serves them (it may be public). */
+export async function serveMetrics(metrics: Metrics, port: number, host: string, log: Logger): Promise<http.Server> {
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (req.method !== 'GET' || req.url !== '/metrics') {
       res
         .writeHead(404, { 'content-type': 'application/json' })
@@ -15,12 +15,23 @@ async function serveMetrics(metrics: Metrics, port: number, host: string): Promi
       return;
     }
     res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  };
+  const server = http.createServer((req, res) => {
+    answer(req, res).catch((err: unknown) => {
+      log.error({ err }, 'metrics not served');
+      res.destroy();
+    });
   });
-  await new Promise<void>((resolve, reject) => {
+  await listen(server, port, host);
+  log.info({ port: (server.address() as AddressInfo).port }, 'serving metrics');
+  return server;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  return server;
 }
 
 /** Requests Node's HTTP parser refuses never reach Koa: answer them in JSON too. */
@@ -48,6 +59,7 @@ export interface ServeOptions {
   shutdownTimeoutMs: number;
   /** Closes what main.ts opened (pools, clients) after the last request is done. */
   onShutdown?: () => Promise<void>;
+  /** GET /metrics on a listener of its own; 0 or none: not served. */
   metricsPort?: number;
 }
 
@@ -55,15 +67,15 @@ export interface ServeOptions {
 export async function serve(app: ServiceApp, options: ServeOptions): Promise<http.Server> {
   // Node answers a request without Host with a bare 400 unless told not to;
   // the app then refuses it itself, in JSON (see createServiceApp).
-  const server = http.createServer({ requireHostHeader: false }, app.callback());
+  const handle = app.callback();
+  // Koa answers its own errors (ctx.onerror): the promise never rejects.
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerUnparsable);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
+  const host = options.host ?? '0.0.0.0';
+  await listen(server, options.port, host);
   options.log.info({ port: (server.address() as AddressInfo).port }, 'listening');
-  const metricsServer = options.metricsPort ? await serveMetrics(app.metrics, options.metricsPort, options.host ?? '0.0.0.0') : undefined;
+  const metricsServer = options.metricsPort ? await serveMetrics(app.metrics, options.metricsPort, host, options.log) : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { AppError } from './errors.js';
-import { memberIdSchema } from './events.js';
+import { memberIdSchema, recipeIdSchema } from './events.js';
 
 /** The gateway puts the authenticated member here; services never take it from a body. */
 export const MEMBER_HEADER = 'x-member-id';
@@ -22,3 +22,12 @@ export function memberOf(ctx: Context): string {
   if (!header) throw new AppError(401, 'AUTH.NO_MEMBER', 'no authenticated member on this call');
   return parseInput(memberIdSchema, header, MEMBER_HEADER);
 }
+
+/** Router path parameters (Koa's context types them loosely). */
+type WithParams = { params?: unknown } | { params: Record<string, string | undefined> };
+const param = (ctx: WithParams, name: string): unknown => (ctx.params as Record<string, unknown> | undefined)?.[name];
+
+/** The `:recipeId` of the route, a UUID, or a 400. */
+export const recipeIdOf = (ctx: WithParams) => parseInput(recipeIdSchema, param(ctx, 'recipeId'), 'recipe id');
+/** The `:memberId` of the route, or a 400. */
+export const memberIdOf = (ctx: WithParams) => parseInput(memberIdSchema, param(ctx, 'memberId'), 'member id');

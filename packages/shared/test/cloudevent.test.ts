@@ -6,7 +6,7 @@ import { AppError, createLogger, jsonBody, topicHandler } from '../src/index.js'
 const log = createLogger('test', 'silent');
 const schema = z.object({ n: z.number() });
 
-async function deliver(handle: (e: { data: { n: number } }) => Promise<unknown>, body: unknown) {
+async function deliver(handle: (data: { n: number }) => Promise<unknown>, body: unknown) {
   const app = new Koa();
   app.use(jsonBody(1024));
   app.use(topicHandler(schema, handle, log));
@@ -26,7 +26,7 @@ async function deliver(handle: (e: { data: { n: number } }) => Promise<unknown>,
 
 test('when the handler succeeds, then the delivery is acknowledged', async (t) => {
   const seen: number[] = [];
-  const reply = await deliver(async (e) => seen.push(e.data.n), { id: 'e1', data: { n: 1 } });
+  const reply = await deliver(async (data) => seen.push(data.n), { id: 'e1', data: { n: 1 } });
   t.deepEqual(reply, { status: 200, body: { status: 'SUCCESS' } });
   t.deepEqual(seen, [1]);
 });

@@ -1,36 +1,31 @@
 import test from 'ava';
-import { DaprError, invocationOutcome, isBreakerRefusal, retryOnConflict, toDaprError } from '../src/index.js';
+import { DaprError, invocationOutcome, isBreakerRefusal, retryOnConflict, transportFailure } from '../src/index.js';
 
-const sdkError = (status: number, body: unknown) =>
-  new Error(JSON.stringify({ error: 'x', error_msg: typeof body === 'string' ? body : JSON.stringify(body), status }));
+const sidecarAnswer = (status: number, body: unknown, kind: 'app' | 'dapr' = 'dapr') =>
+  new DaprError(kind, status, body, `call: ${status} ${JSON.stringify(body)}`);
 
-test('a callee app answer in our error format is classified as an app error with its body', (t) => {
-  const err = toDaprError('invoke', sdkError(404, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } }));
-  t.is(err.kind, 'app');
-  t.is(err.status, 404);
-  t.deepEqual(err.body, { error: { code: 'RECIPE.NOT_FOUND', message: 'no such recipe' } });
+test('an ETag mismatch inside a transaction is a conflict even though Dapr answers 500; other store errors are not', (t) => {
+  for (const message of [
+    'error while executing state transaction: possible etag mismatch. error from state store: ',
+    'failed to set key recipe||r1: ERR_STATE_ETAG_MISMATCH',
+    'no item was updated',
+  ])
+    t.true(sidecarAnswer(500, { errorCode: 'ERR_STATE_TRANSACTION', message }).isConflict, message);
+  t.true(sidecarAnswer(409, undefined).isConflict, 'a 409');
+  t.false(sidecarAnswer(500, { errorCode: 'ERR_STATE_TRANSACTION', message: 'connection refused' }).isConflict);
+  t.false(sidecarAnswer(500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'circuit breaker is open' }).isConflict);
 });
 
-test('a sidecar error (open circuit) is classified as a dapr error', (t) => {
-  const err = toDaprError('invoke', sdkError(500, { errorCode: 'ERR_DIRECT_INVOKE', message: 'circuit breaker is open' }));
-  t.is(err.kind, 'dapr');
-  t.false(err.isConflict);
-});
-
-test('an ETag mismatch inside a transaction is a conflict even though Dapr answers 500', (t) => {
-  const err = toDaprError(
-    'tx',
-    sdkError(500, {
-      errorCode: 'ERR_STATE_TRANSACTION',
-      message: 'error while executing state transaction: possible etag mismatch. error from state store: ',
-    }),
-  );
-  t.true(err.isConflict);
-});
-
-test('a refused connection is classified as unreachable', (t) => {
-  const err = toDaprError('invoke', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3500'), { code: 'ECONNREFUSED' }));
-  t.is(err.kind, 'unreachable');
+test('a call the sidecar never answered: a refused connection is unreachable, a pool timeout a timeout', (t) => {
+  const refused = transportFailure('invoke', Object.assign(new Error('connect failed'), { cause: { code: 'ECONNREFUSED' } }), 1000);
+  t.is(refused.kind, 'unreachable');
+  t.is(invocationOutcome(refused), 'not-sent', 'nothing left this process');
+  const reset = transportFailure('invoke', Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), 1000);
+  t.is(reset.kind, 'unreachable');
+  t.is(invocationOutcome(reset), 'unknown', 'cut mid-call: it may have been applied');
+  const slow = transportFailure('invoke', Object.assign(new Error('Headers Timeout Error'), { name: 'HeadersTimeoutError' }), 1000);
+  t.is(slow.kind, 'timeout');
+  t.regex(slow.message, /no answer within 1000 ms/);
 });
 
 test('retryOnConflict repeats lost races and gives up on other errors at once', async (t) => {
@@ -101,7 +96,7 @@ test('a state read is one key with its ETag from the header; a store failure is 
   t.is(await sidecar.getState('store', 'missing'), undefined);
   const err = await t.throwsAsync(() => sidecar.getState('store', 'broken'));
   t.true(err instanceof DaprError);
-  t.regex(err!.message, /failed to connect/);
+  t.regex(err.message, /failed to connect/);
 });
 
 const invokeError = (text: string, status = 500) =>

@@ -1,4 +1,14 @@
-import { DaprError, type InvokeOptions, type Sidecar, type StateOperation, type WriteOptions } from '@recipe/shared';
+import {
+  DaprError,
+  createLogger,
+  createOutbox,
+  type Intent,
+  type IntentResolver,
+  type InvokeOptions,
+  type Sidecar,
+  type StateOperation,
+  type WriteOptions,
+} from '@recipe/shared';
 
 /**
  * An in-memory stand-in for a sidecar, for unit tests of domain code only
@@ -79,4 +89,28 @@ export function fakeSidecar() {
       handlers.set(route, handler);
     },
   };
+}
+
+/**
+ * A service's outbox on a fake sidecar, for unit tests of its use cases: the
+ * relay looks at the state at once, and `relayAll` delivers every intent
+ * published so far, as the broker would, returning what the relay published.
+ */
+export function fakeOutbox(fake: ReturnType<typeof fakeSidecar>, appId: string, resolver: () => IntentResolver, clock: { now: Date }) {
+  const outbox = createOutbox({
+    sidecar: fake.sidecar,
+    pubsub: 'pubsub',
+    appId,
+    log: createLogger('test', 'silent'),
+    resolver: { settle: (i) => resolver().settle(i), abandon: (i) => resolver().abandon(i) },
+    clock: () => clock.now,
+    inlineWaitMs: 0,
+  });
+  const intents = () => fake.published.filter((p) => p.topic === `${appId}-outbox`).map((p) => p.data as Intent);
+  const relayAll = async () => {
+    const before = fake.published.length;
+    for (const intent of intents()) await outbox.relay(intent);
+    return fake.published.slice(before);
+  };
+  return { outbox, intents, relayAll };
 }

@@ -28,11 +28,10 @@ function setup() {
     log,
     resolver,
     clock: () => clock.now,
-    inlineWaitMs: 50,
+    inlineWaitMs: 500,
     settleAfterMs: 30_000,
   });
-  const delivered = (topic: string) =>
-    fake.published.filter((p) => p.topic === topic).map((p) => ({ id: 'd', topic, type: '', data: p.data as Intent }));
+  const delivered = (topic: string) => fake.published.filter((p) => p.topic === topic).map((p) => p.data as Intent);
   return { fake, outbox, clock, state, delivered };
 }
 

@@ -28,8 +28,8 @@ const schema = baseConfigSchema.extend({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(64 * 1024),
-  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 export type Config = z.infer<typeof schema>;
-export const readConfig = (env?: NodeJS.ProcessEnv): Config => loadConfig(schema, env);
+// The gateway answers only the public, on its own port: its sidecar never calls it, so it needs no app token.
+export const readConfig = (env?: NodeJS.ProcessEnv): Config => loadConfig(schema, env, { takesSidecarCalls: false });

@@ -21,8 +21,8 @@ export function concurrencyLimit(max: number, retryAfterSeconds: number, message
 }
 
 export interface RateLimiter {
-  middleware(ctx: Context, next: Next): Promise<void>;
-  close(): Promise<void>;
+  middleware: (ctx: Context, next: Next) => Promise<void>;
+  close: () => Promise<void>;
 }
 
 export interface RateLimitOptions {
@@ -60,7 +60,7 @@ export function createRateLimiter({ redisUrl, limit, windowSeconds, log }: RateL
   }
 
   return {
-    async middleware(ctx, next) {
+    middleware: async (ctx, next) => {
       const now = Date.now() / 1000;
       const window = Math.floor(now / windowSeconds);
       const used = await count(ctx.state.memberId as string, window).catch((err) => {

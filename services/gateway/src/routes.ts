@@ -11,7 +11,7 @@ import {
   idempotencyKeySchema,
   newRecipeSchema,
   parseInput,
-  recipeIdSchema,
+  recipeIdOf,
   type InvokeOptions,
   type Sidecar,
 } from '@recipe/shared';
@@ -53,7 +53,6 @@ export function routes({
   retryAfterSeconds,
 }: RouteDeps): Router {
   const router = new Router();
-  const recipeIdOf = (ctx: Context) => parseInput(recipeIdSchema, ctx.params.recipeId, 'recipe id');
 
   /**
    * One call through Dapr. A call Dapr refused before it could reach the app
@@ -146,7 +145,7 @@ export function routes({
  * connection dropped mid-call) may have been applied: 504, retry the same
  * request (with the same Idempotency-Key) to find out.
  */
-export function relayError(err: unknown, retryAfterSeconds: number, write: boolean): AppError {
+function relayError(err: unknown, retryAfterSeconds: number, write: boolean): AppError {
   if (!(err instanceof DaprError)) return err instanceof AppError ? err : new AppError(500, 'INTERNAL', 'internal error', { cause: err });
   const body = (err.body as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
   const outcome = invocationOutcome(err);

@@ -4,7 +4,7 @@ import { createAuthenticator } from './auth.js';
 import type { Config } from './config.js';
 import { createRateLimiter } from './limits.js';
 
-/** The gateway wired up: authentication, rate limit, bulkhead, circuit, routes. */
+/** The gateway wired up: authentication (its key checked at start-up), rate limit, bulkhead, circuit, routes. */
 export function buildGateway(config: Config, { sidecar, log }: ServiceDeps): BuiltService {
   const auth = createAuthenticator({
     key: config.JWT_JWKS_URL
@@ -12,6 +12,8 @@ export function buildGateway(config: Config, { sidecar, log }: ServiceDeps): Bui
       : { secret: () => sidecar.getSecret(config.JWT_SECRET_STORE, config.JWT_SECRET_NAME) },
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    insecureDevMode: config.INSECURE_DEV_MODE,
+    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     log,
   });
   const rateLimiter = config.RATE_LIMIT_REDIS_URL
@@ -33,5 +35,6 @@ export function buildGateway(config: Config, { sidecar, log }: ServiceDeps): Bui
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
   });
-  return { app, close: async () => rateLimiter?.close(), started: () => void auth.ready() };
+  // A signing key the gateway refuses stops it (see runService) before it is ever ready.
+  return { app, close: async () => rateLimiter?.close(), started: auth.start };
 }

@@ -1,11 +1,7 @@
-import { createServiceApp, type ServiceApp, type Sidecar } from '@recipe/shared';
-import { routes, type RouteDeps } from './routes.js';
-
-export interface AppDeps extends RouteDeps {
-  sidecar: Sidecar;
-  appApiToken?: string;
-  retryAfterSeconds: number;
-}
+import { sidecarApp, type ServiceApp, type ServiceDeps } from '@recipe/shared';
+import type { Config } from './config.js';
+import { routes } from './routes.js';
+import type { ReadModel } from './store.js';
 
 /** Connection failures, pool timeouts and PostgreSQL errors carry a string code. */
 function isDatabaseError(err: unknown): boolean {
@@ -13,14 +9,10 @@ function isDatabaseError(err: unknown): boolean {
 }
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
-export function createApp(deps: AppDeps): ServiceApp {
-  return createServiceApp({
-    service: 'mypage',
-    log: deps.log,
-    router: routes(deps),
-    readiness: { sidecar: () => deps.sidecar.isHealthy(), database: () => deps.readModel.ping() },
-    appApiToken: deps.appApiToken,
-    retryAfterSeconds: deps.retryAfterSeconds,
+export function createApp(config: Config, deps: ServiceDeps, readModel: ReadModel): ServiceApp {
+  return sidecarApp('mypage', config, deps, {
+    router: routes({ readModel, log: deps.log }),
+    readiness: { database: () => readModel.ping() },
     isDependencyError: isDatabaseError,
   });
 }

@@ -9,7 +9,6 @@ const schema = baseConfigSchema.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('mypage'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { RecipeRow } from './store.js';
 
 const recipeSummary = (row: RecipeRow) => ({
@@ -9,11 +8,6 @@ const recipeSummary = (row: RecipeRow) => ({
 });
 
 export const catalogueItem = (row: RecipeRow) => ({ ...recipeSummary(row), authorId: row.member_id });
-
-export const auditQuerySchema = z.strictObject({
-  after: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
-});
 
 export const auditRow = (row: RecipeRow) => ({ ...catalogueItem(row), deleted: row.deleted_at !== null });
 

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 
 interface Migration {
   name: string;
-  up(db: Knex): Promise<void>;
-  down(db: Knex): Promise<void>;
+  up: (db: Knex) => Promise<void>;
+  down: (db: Knex) => Promise<void>;
 }
 
 /** The read model's schema history, in code so it ships inside the build. */
@@ -54,7 +54,7 @@ const migrations: Migration[] = [
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
-  getMigrations: async () => migrations,
+  getMigrations: () => Promise.resolve(migrations),
   getMigrationName: (m) => m.name,
-  getMigration: async (m) => ({ up: m.up, down: m.down }),
+  getMigration: (m) => Promise.resolve({ up: m.up, down: m.down }),
 };

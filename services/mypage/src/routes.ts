@@ -2,14 +2,15 @@ import Router from '@koa/router';
 import {
   catalogueQuerySchema,
   deletedSchema,
-  memberIdSchema,
+  memberIdOf,
   parseInput,
   recommendedSchema,
   registeredSchema,
   topicHandler,
   type Logger,
 } from '@recipe/shared';
-import { auditQuerySchema, auditRow, catalogueItem, memberPageView } from './domain.js';
+import { z } from 'zod';
+import { auditRow, catalogueItem, memberPageView } from './domain.js';
 import type { ReadModel } from './store.js';
 
 export interface RouteDeps {
@@ -17,11 +18,17 @@ export interface RouteDeps {
   log: Logger;
 }
 
+/** GET /audit/recipes paging: by recipe id, after the last one of the page before. */
+const auditQuerySchema = z.strictObject({
+  after: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
 export function routes({ readModel, log }: RouteDeps): Router {
   const router = new Router();
 
   router.get('/mypages/:memberId', async (ctx) => {
-    const memberId = parseInput(memberIdSchema, ctx.params.memberId, 'member id');
+    const memberId = memberIdOf(ctx);
     ctx.body = memberPageView(memberId, await readModel.memberPage(memberId));
   });
 
@@ -37,17 +44,8 @@ export function routes({ readModel, log }: RouteDeps): Router {
     ctx.body = (await readModel.allRecipes(after, limit)).map(auditRow);
   });
 
-  router.post(
-    '/events/registered',
-    topicHandler(registeredSchema, (e) => readModel.onRegistered(e.data), log),
-  );
-  router.post(
-    '/events/recommended',
-    topicHandler(recommendedSchema, (e) => readModel.onRecommended(e.data), log),
-  );
-  router.post(
-    '/events/deleted',
-    topicHandler(deletedSchema, (e) => readModel.onDeleted(e.data), log),
-  );
+  router.post('/events/registered', topicHandler(registeredSchema, readModel.onRegistered, log));
+  router.post('/events/recommended', topicHandler(recommendedSchema, readModel.onRecommended, log));
+  router.post('/events/deleted', topicHandler(deletedSchema, readModel.onDeleted, log));
   return router;
 }

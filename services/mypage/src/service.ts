@@ -4,15 +4,8 @@ import type { Config } from './config.js';
 import { connect, createReadModel, migrate } from './store.js';
 
 /** The read model wired up: its database (migrated), its routes and event handlers. */
-export async function buildMypage(config: Config, { sidecar, log }: ServiceDeps): Promise<BuiltService> {
+export async function buildMypage(config: Config, deps: ServiceDeps): Promise<BuiltService> {
   const db = connect(config.DATABASE_URL, config.DATABASE_SCHEMA, config.DATABASE_POOL_MAX);
-  await migrate(db, config.DATABASE_SCHEMA, log);
-  const app = createApp({
-    readModel: createReadModel(db),
-    sidecar,
-    log,
-    appApiToken: config.APP_API_TOKEN,
-    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-  });
-  return { app, close: () => db.destroy() };
+  await migrate(db, config.DATABASE_SCHEMA, deps.log);
+  return { app: createApp(config, deps, createReadModel(db)), close: () => db.destroy() };
 }

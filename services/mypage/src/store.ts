@@ -32,10 +32,14 @@ const MIGRATION_LOCK = 727_171_001;
  * unique violation).
  */
 export async function migrate(db: Knex, schema: string, log: Logger): Promise<void> {
-  const connection = await db.client.acquireConnection();
+  // knex types its client as any: the two calls used here.
+  const client = db.client as { acquireConnection: () => Promise<unknown>; releaseConnection: (c: unknown) => Promise<void> };
+  const connection = await client.acquireConnection();
   try {
-    const locked = await db.raw('SELECT pg_try_advisory_lock(?) AS locked', [MIGRATION_LOCK]).connection(connection);
-    if (!locked.rows[0].locked) {
+    const locked = await db
+      .raw<{ rows: { locked: boolean }[] }>('SELECT pg_try_advisory_lock(?) AS locked', [MIGRATION_LOCK])
+      .connection(connection);
+    if (!locked.rows[0]?.locked) {
       log.info('another replica is migrating; waiting for it');
       await db.raw('SELECT pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(connection);
     }
@@ -46,7 +50,7 @@ export async function migrate(db: Knex, schema: string, log: Logger): Promise<vo
       await db.raw('SELECT pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(connection);
     }
   } finally {
-    await db.client.releaseConnection(connection);
+    await client.releaseConnection(connection);
   }
 }
 
@@ -90,7 +94,7 @@ export function createReadModel(db: Knex) {
      * neither listed nor counted).
      */
     async memberPage(memberId: string) {
-      const rows: RecipeRow[] = await db('recipes')
+      const rows = await db<RecipeRow>('recipes')
         .where({ member_id: memberId })
         .whereNull('deleted_at')
         .whereNotNull('title')
@@ -100,7 +104,7 @@ export function createReadModel(db: Knex) {
 
     /** Live, registered recipes, most recommended first. */
     async catalogue(limit: number, offset: number) {
-      const rows: RecipeRow[] = await db('recipes')
+      const rows = await db<RecipeRow>('recipes')
         .whereNull('deleted_at')
         .whereNotNull('title')
         .orderBy([{ column: 'points', order: 'desc' }, { column: 'registered_at', order: 'desc' }, 'recipe_id'])
@@ -111,10 +115,8 @@ export function createReadModel(db: Knex) {
 
     /** Every row, deleted ones too, in id order: for the invariant checker. */
     async allRecipes(after: string | undefined, limit: number) {
-      const rows: RecipeRow[] = await db('recipes')
-        .modify((q) => (after ? q.where('recipe_id', '>', after) : q))
-        .orderBy('recipe_id')
-        .limit(limit);
+      const page = db<RecipeRow>('recipes').orderBy('recipe_id').limit(limit);
+      const rows: RecipeRow[] = await (after ? page.where('recipe_id', '>', after) : page);
       return rows;
     },
 

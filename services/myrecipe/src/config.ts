@@ -1,17 +1,15 @@
-import { baseConfigSchema, loadConfig } from '@recipe/shared';
+import { baseConfigSchema, loadConfig, outboxConfigShape } from '@recipe/shared';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
+  ...outboxConfigShape,
   /** This app's Dapr app id (names its outbox topic). */
   APP_ID: z.string().min(1).default('myrecipe'),
   PORT: baseConfigSchema.shape.PORT.default(8081),
   STATE_STORE: z.string().min(1).default('myrecipe-store'),
   RECIPE_APP_ID: z.string().min(1).default('recipe'),
-  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /** How long the deduction's circuit breaker stays open (its `timeout` in components/resiliency-deduction.yaml). */
   DEDUCTION_BREAKER_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
-  /** An outbox intent still undecided after this is abandoned (fenced off). */
-  OUTBOX_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,12 +2,12 @@ import Router from '@koa/router';
 import {
   IDEMPOTENCY_HEADER,
   idempotencyKeySchema,
-  memberIdSchema,
+  memberIdOf,
   memberOf,
   newRecipeSchema,
   intentSchema,
   parseInput,
-  recipeIdSchema,
+  recipeIdOf,
   recommendedSchema,
   topicHandler,
   type Logger,
@@ -23,8 +23,6 @@ export interface RouteDeps {
 
 export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
   const router = new Router();
-  const recipeIdOf = (value: string | undefined) => parseInput(recipeIdSchema, value, 'recipe id');
-
   router.post('/myrecipes', async (ctx) => {
     const memberId = memberOf(ctx);
     const input = parseInput(newRecipeSchema, ctx.request.body);
@@ -37,21 +35,18 @@ export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
   });
 
   router.get('/myrecipes/:recipeId', async (ctx) => {
-    ctx.body = await myRecipes.get(memberOf(ctx), recipeIdOf(ctx.params.recipeId));
+    ctx.body = await myRecipes.get(memberOf(ctx), recipeIdOf(ctx));
   });
 
   router.delete('/myrecipes/:recipeId', async (ctx) => {
-    ctx.body = await myRecipes.remove(memberOf(ctx), recipeIdOf(ctx.params.recipeId));
+    ctx.body = await myRecipes.remove(memberOf(ctx), recipeIdOf(ctx));
   });
 
   router.get('/members/:memberId/balance', async (ctx) => {
-    ctx.body = await myRecipes.balance(parseInput(memberIdSchema, ctx.params.memberId, 'member id'));
+    ctx.body = await myRecipes.balance(memberIdOf(ctx));
   });
 
-  router.post(
-    '/events/recommended',
-    topicHandler(recommendedSchema, (event) => myRecipes.onRecommended(event.data), log),
-  );
+  router.post('/events/recommended', topicHandler(recommendedSchema, myRecipes.onRecommended, log));
   router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
   router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;

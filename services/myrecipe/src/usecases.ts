@@ -2,11 +2,11 @@ import {
   AppError,
   DaprError,
   TOPICS,
+  confirmAfterFailure,
   createKeyedLock,
   deletedEvent,
   isBreakerRefusal,
   notFound,
-  outcomeUnknown,
   registeredEvent,
   retryOnConflict,
   unavailable,
@@ -121,22 +121,20 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
   /**
    * A write whose answer was lost: the recipe is there (a success), or it is
    * not, and voiding the id makes sure the write never lands (a truthful 503).
-   * If even that cannot be done, the outcome is unknown (504).
    */
-  async function confirmRegistration(recipe: Recipe, intent: Intent, cause: unknown) {
-    try {
-      return await retryOnConflict(async () => {
+  function confirmRegistration(recipe: Recipe, intent: Intent, cause: unknown) {
+    return confirmAfterFailure(
+      async () => {
         const found = await store.getRecipe(recipe.recipeId);
         if (found && !isVoid(found.value)) {
           const prior = earlier(found.value, recipe) as Recipe;
           return { recipe: recipeView(prior, undefined), replayed: prior.registeredAt !== recipe.registeredAt };
         }
         await store.saveRecipe(voided(recipe.recipeId, recipe.memberId, intent.id, clock().toISOString()), found?.etag);
-        throw unavailable('the recipe could not be registered right now; nothing was stored, please retry', retryAfterSeconds, cause);
-      });
-    } catch (err) {
-      throw err instanceof AppError ? err : outcomeUnknown(retryAfterSeconds, cause);
-    }
+        return undefined;
+      },
+      { cause, retryAfterSeconds, nothingChanged: 'the recipe could not be registered right now; nothing was stored, please retry' },
+    );
   }
 
   const deletionResult = (recipeId: string, tombstone: DeletedRecipe) => ({ recipeId, pointsRevoked: tombstone.pointsRevoked ?? 0 });
@@ -147,15 +145,17 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
    * attempt's transaction is guarded by the ETag it read, so it can no longer
    * land, and a new try of it finds its id and stops.
    */
-  function fenceDeletion(recipeId: string, attempt: string) {
-    return retryOnConflict(async (): Promise<{ kind: 'deleted'; tombstone: DeletedRecipe } | { kind: 'fenced' | 'gone' }> => {
-      const found = await store.getRecipe(recipeId);
-      if (!found || isVoid(found.value)) return { kind: 'gone' };
-      if (isDeleted(found.value)) return { kind: 'deleted', tombstone: found.value };
-      if (!found.value.abortedDeletions?.includes(attempt)) await store.saveRecipe(withAbortedDeletion(found.value, attempt), found.etag);
-      return { kind: 'fenced' };
-    });
+  async function fenceDeletionOnce(
+    recipeId: string,
+    attempt: string,
+  ): Promise<{ kind: 'deleted'; tombstone: DeletedRecipe } | { kind: 'fenced' | 'gone' }> {
+    const found = await store.getRecipe(recipeId);
+    if (!found || isVoid(found.value)) return { kind: 'gone' };
+    if (isDeleted(found.value)) return { kind: 'deleted', tombstone: found.value };
+    if (!found.value.abortedDeletions?.includes(attempt)) await store.saveRecipe(withAbortedDeletion(found.value, attempt), found.etag);
+    return { kind: 'fenced' };
   }
+  const fenceDeletion = (recipeId: string, attempt: string) => retryOnConflict(() => fenceDeletionOnce(recipeId, attempt));
 
   /**
    * Deletes a recipe and takes its points back:
@@ -223,10 +223,13 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
       if (err instanceof AppError) throw err;
       // Lost races without end, or a commit whose answer was lost: fencing
       // the attempt off tells which (or fails, and then nobody can know).
-      const fence = await fenceDeletion(recipeId, intent.id).catch(() => undefined);
-      if (!fence) throw outcomeUnknown(retryAfterSeconds, err);
-      if (fence.kind === 'deleted') return deletionResult(recipeId, fence.tombstone);
-      throw unavailable(nothingChanged, retryAfterSeconds, err);
+      return confirmAfterFailure(
+        async () => {
+          const fence = await fenceDeletionOnce(recipeId, intent.id);
+          return fence.kind === 'deleted' ? deletionResult(recipeId, fence.tombstone) : undefined;
+        },
+        { cause: err, retryAfterSeconds, nothingChanged },
+      );
     }
   }
 

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { AppError, DaprError, createLogger, createOutbox, type Intent } from '@recipe/shared';
-import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
+import { AppError, DaprError, createLogger, type Intent } from '@recipe/shared';
+import { fakeOutbox, fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createStore, type MyRecipeStore } from '../src/store.js';
-import { createMyRecipes, type MyRecipes } from '../src/usecases.js';
+import { createMyRecipes } from '../src/usecases.js';
 
 const log = createLogger('test', 'silent');
 const recipe = { title: 'Bulgogi', ingredients: ['beef', 'pear'], steps: ['Marinate.', 'Grill.'] };
@@ -21,17 +21,8 @@ function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
   const released: { recipeId: string; attempt: string }[] = [];
   let withdrawal: () => Promise<{ held: boolean; pointsRevoked?: number }> = async () => ({ held: true, pointsRevoked: 0 });
   const clock = { now: new Date('2026-01-01T00:00:00Z') };
-  let myRecipes!: MyRecipes;
-  const outbox = createOutbox({
-    sidecar: fake.sidecar,
-    pubsub: 'pubsub',
-    appId: 'myrecipe',
-    log,
-    resolver: { settle: (i) => myRecipes.resolver.settle(i), abandon: (i) => myRecipes.resolver.abandon(i) },
-    clock: () => clock.now,
-    inlineWaitMs: 0,
-  });
-  myRecipes = createMyRecipes({
+  const { outbox, intents, relayAll: relay } = fakeOutbox(fake, 'myrecipe', () => myRecipes.resolver, clock);
+  const myRecipes = createMyRecipes({
     store: wrapStore(createStore(fake.sidecar, 'store')),
     outbox,
     recommendations: {
@@ -46,13 +37,8 @@ function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
     deductionBreakerSeconds: 10,
     log,
   });
-  const intents = () => fake.published.filter((p) => p.topic === 'myrecipe-outbox').map((p) => p.data as Intent);
   /** Delivers every intent to the relay, as the broker would; returns what it published. */
-  const relayAll = async () => {
-    const before = fake.published.length;
-    for (const intent of intents()) await outbox.relay({ id: 'd', topic: 'myrecipe-outbox', type: '', data: intent });
-    return fake.published.slice(before).filter((p) => p.topic !== 'myrecipe-outbox-late');
-  };
+  const relayAll = async () => (await relay()).filter((p) => p.topic !== 'myrecipe-outbox-late');
   return {
     fake,
     myRecipes,
@@ -106,7 +92,7 @@ test('an Idempotency-Key reused with a different recipe is a 409', async (t) => 
   const { myRecipes } = setup();
   await myRecipes.register('alice', recipe, 'k1');
   const err = await t.throwsAsync(() => myRecipes.register('alice', { ...recipe, title: 'Other' }, 'k1'));
-  t.like(err as AppError, { status: 409, code: 'IDEMPOTENCY.KEY_REUSED' });
+  t.like(err, { status: 409, code: 'IDEMPOTENCY.KEY_REUSED' });
 });
 
 test('a registration whose write answer is lost is confirmed by reading it back; one that cannot be checked is a 504', async (t) => {
@@ -124,14 +110,14 @@ test('a registration whose write answer is lost is confirmed by reading it back;
   });
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
   const err = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k1'));
-  t.like(err as AppError, { status: 503 }, 'nothing landed, and the id is voided so that nothing can');
+  t.like(err, { status: 503 }, 'nothing landed, and the id is voided so that nothing can');
   t.like([...fake.state.values()][0]!.value, { voided: (fake.published[0]!.data as Intent).id });
   t.like((await myRecipes.register('alice', recipe, 'k1')).recipe, { title: 'Bulgogi' }, 'a retry registers over the void');
 
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
   fake.failures.get = new DaprError('unreachable', undefined, undefined, 'store down');
   const unknown = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k2'));
-  t.like(unknown as AppError, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
+  t.like(unknown, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
 });
 
 test("someone else's recipe is not found, for reading and for deleting", async (t) => {
@@ -180,7 +166,7 @@ test('when the recommendation service cannot confirm, the delete is a 503 saying
     );
   });
   const err = await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId));
-  t.like(err as AppError, { status: 503, retryAfterSeconds: 10 });
+  t.like(err, { status: 503, retryAfterSeconds: 10 });
   t.truthy(await myRecipes.get('alice', created.recipeId), 'the recipe stays');
   t.deepEqual(released, [], 'the request itself releases nothing');
   const events = await relayAll();
@@ -203,7 +189,7 @@ test('when the delete cannot be committed after the withdrawal, the answer is 50
   const { recipe: created } = await myRecipes.register('alice', recipe);
   fake.failures.transaction = new DaprError('dapr', 500, undefined, 'database down');
   const err = await t.throwsAsync(() => myRecipes.remove('alice', created.recipeId));
-  t.like(err as AppError, { status: 503 });
+  t.like(err, { status: 503 });
   t.truthy(await myRecipes.get('alice', created.recipeId));
   await relayAll();
   t.is(released.length, 1);
@@ -214,7 +200,7 @@ test('an attempt nobody settled is abandoned after the settle time: fenced off, 
   const { recipe: created } = await myRecipes.register('alice', recipe);
   // A delete whose process died after the withdrawal: only its intent is left.
   const intent = await outbox.intend('Deleted', { recipeId: created.recipeId, memberId: 'alice' });
-  const delivery = { id: 'd', topic: 'myrecipe-outbox-late', type: '', data: intents().at(-1)! };
+  const delivery = intents().at(-1)!;
   await t.throwsAsync(() => outbox.relayLate(delivery), { message: /undecided/ });
   clock.now = new Date(clock.now.getTime() + 31_000);
   await outbox.relayLate(delivery);
@@ -259,7 +245,7 @@ test('a deleted recipe leaves a tombstone: its Idempotency-Key cannot bring it b
   const { recipe: created } = await myRecipes.register('alice', recipe, 'soup-1');
   await myRecipes.remove('alice', created.recipeId);
   const again = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'soup-1'));
-  t.like(again as AppError, { status: 409, code: 'IDEMPOTENCY.KEY_USED' });
+  t.like(again, { status: 409, code: 'IDEMPOTENCY.KEY_USED' });
   const stored = fake.state.get(`store/recipe:${created.recipeId}`)!.value as Record<string, unknown>;
   t.deepEqual(Object.keys(stored).sort(), ['deletedAt', 'deletion', 'memberId', 'pointsRevoked', 'recipeId', 'requestHash']);
   await t.throwsAsync(() => myRecipes.get('alice', created.recipeId), { message: 'no such recipe' });
@@ -270,13 +256,14 @@ test('a delete retried on another replica while the first commits answers as the
   const fake = fakeSidecar();
   const released: string[] = [];
   let duringWithdraw: (() => Promise<unknown>) | undefined;
-  const outbox = createOutbox({
-    sidecar: fake.sidecar,
-    pubsub: 'pubsub',
-    appId: 'myrecipe',
-    log,
-    resolver: { settle: async () => ({ kind: 'pending' }), abandon: async () => ({ kind: 'void' }) },
-  });
+  const { outbox } = fakeOutbox(
+    fake,
+    'myrecipe',
+    () => ({ settle: async () => ({ kind: 'pending' }), abandon: async () => ({ kind: 'void' }) }),
+    {
+      now: new Date('2026-01-01T00:00:00Z'),
+    },
+  );
   const replica = () =>
     createMyRecipes({
       store: createStore(fake.sidecar, 'store'),

@@ -1,20 +1,7 @@
-import { createServiceApp, type ServiceApp, type Sidecar } from '@recipe/shared';
+import { sidecarApp, type ServiceApp, type ServiceDeps } from '@recipe/shared';
+import type { Config } from './config.js';
 import { routes, type RouteDeps } from './routes.js';
 
-export interface AppDeps extends RouteDeps {
-  sidecar: Sidecar;
-  appApiToken?: string;
-  retryAfterSeconds: number;
-}
-
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
-export function createApp(deps: AppDeps): ServiceApp {
-  return createServiceApp({
-    service: 'recipe',
-    log: deps.log,
-    router: routes(deps),
-    readiness: { sidecar: () => deps.sidecar.isHealthy() },
-    appApiToken: deps.appApiToken,
-    retryAfterSeconds: deps.retryAfterSeconds,
-  });
-}
+export const createApp = (config: Config, deps: ServiceDeps, parts: Omit<RouteDeps, 'log'>): ServiceApp =>
+  sidecarApp('recipe', config, deps, { router: routes({ ...parts, log: deps.log }) });

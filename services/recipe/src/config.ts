@@ -1,16 +1,14 @@
-import { baseConfigSchema, loadConfig } from '@recipe/shared';
+import { baseConfigSchema, loadConfig, outboxConfigShape } from '@recipe/shared';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
+  ...outboxConfigShape,
   /** This app's Dapr app id (names its outbox topic). */
   APP_ID: z.string().min(1).default('recipe'),
   PORT: baseConfigSchema.shape.PORT.default(8082),
   STATE_STORE: z.string().min(1).default('recipe-store'),
   /** Points one recommendation earns (the original kept POINT in a ConfigMap). */
   POINT: z.coerce.number().int().min(1).max(1000).default(1),
-  RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
-  /** An outbox intent still undecided after this is abandoned (fenced off). */
-  OUTBOX_SETTLE_AFTER_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -4,6 +4,7 @@ import {
   memberOf,
   intentSchema,
   parseInput,
+  recipeIdOf,
   recipeIdSchema,
   registeredSchema,
   topicHandler,
@@ -24,14 +25,12 @@ const withdrawalSchema = z.strictObject({ recipeId: recipeIdSchema, attempt: z.u
 
 export function routes({ catalogue, outbox, log }: RouteDeps): Router {
   const router = new Router();
-  const recipeIdOf = (value: string | undefined) => parseInput(recipeIdSchema, value, 'recipe id');
-
   router.get('/recipes/:recipeId', async (ctx) => {
-    ctx.body = await catalogue.get(recipeIdOf(ctx.params.recipeId));
+    ctx.body = await catalogue.get(recipeIdOf(ctx));
   });
 
   router.post('/recipes/:recipeId/recommendations', async (ctx) => {
-    const result = await catalogue.recommend(recipeIdOf(ctx.params.recipeId), memberOf(ctx));
+    const result = await catalogue.recommend(recipeIdOf(ctx), memberOf(ctx));
     ctx.status = result.alreadyRecommended ? 200 : 201;
     ctx.body = result;
   });
@@ -52,14 +51,8 @@ export function routes({ catalogue, outbox, log }: RouteDeps): Router {
     ctx.status = 204;
   });
 
-  router.post(
-    '/events/registered',
-    topicHandler(registeredSchema, (e) => catalogue.onRegistered(e.data), log),
-  );
-  router.post(
-    '/events/deleted',
-    topicHandler(deletedSchema, (e) => catalogue.onDeleted(e.data), log),
-  );
+  router.post('/events/registered', topicHandler(registeredSchema, catalogue.onRegistered, log));
+  router.post('/events/deleted', topicHandler(deletedSchema, catalogue.onDeleted, log));
   router.post('/events/outbox', topicHandler(intentSchema, outbox.relay, log));
   router.post('/events/outbox-late', topicHandler(intentSchema, outbox.relayLate, log));
   return router;

@@ -2,9 +2,9 @@ import {
   AppError,
   DaprError,
   TOPICS,
+  confirmAfterFailure,
   createKeyedLock,
   notFound,
-  outcomeUnknown,
   recommendedEvent,
   retryOnConflict,
   unavailable,
@@ -86,26 +86,20 @@ export function createCatalogue({ store, outbox, clock, rules: config, retryAfte
   /**
    * A write whose answer was lost: the recommendation is there (a success),
    * or it is not, and fencing the attempt off (an ETag-guarded write of its
-   * bucket naming it) makes sure it never lands: a truthful 503. If even that
-   * cannot be done, the outcome is unknown (504).
+   * bucket naming it) makes sure it never lands: a truthful 503.
    */
   async function confirm(head: rules.RecipeHead, recommenderId: string, intent: Intent, cause: unknown) {
     const b = rules.bucketOf(recommenderId);
-    try {
-      const bucket = await retryOnConflict(async () => {
+    const { bucket } = await confirmAfterFailure(
+      async () => {
         const item = await store.bucket(head.recipeId, b);
-        if (rules.recommendationOf(head, item?.value, recommenderId)) return item?.value;
+        if (rules.recommendationOf(head, item?.value, recommenderId)) return { bucket: item?.value };
         await store.saveBucket(head.recipeId, b, rules.fence(item?.value, head.epoch, intent.id), item?.etag);
-        throw unavailable(
-          'the recommendation could not be recorded right now; nothing was changed, please retry',
-          retryAfterSeconds,
-          cause,
-        );
-      });
-      return recommendation(head, b, bucket, false);
-    } catch (err) {
-      throw err instanceof AppError ? err : outcomeUnknown(retryAfterSeconds, cause);
-    }
+        return undefined;
+      },
+      { cause, retryAfterSeconds, nothingChanged: 'the recommendation could not be recorded right now; nothing was changed, please retry' },
+    );
+    return recommendation(head, b, bucket, false);
   }
 
   /**

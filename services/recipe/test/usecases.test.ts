@@ -1,10 +1,9 @@
 import test from 'ava';
-import { AppError, DaprError, createLogger, createOutbox, type Intent } from '@recipe/shared';
-import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
+import { AppError, DaprError } from '@recipe/shared';
+import { fakeOutbox, fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createStore, type CatalogueStore } from '../src/store.js';
-import { createCatalogue, type Catalogue } from '../src/usecases.js';
+import { createCatalogue } from '../src/usecases.js';
 
-const log = createLogger('test', 'silent');
 const recipeId = '6f1c1f5e-3b0a-4a57-9d77-2b6f0d9b8f11';
 const a1 = '0b5e2a9e-1d7c-4c63-9a55-5f0f3c1d2e01';
 const a2 = '0b5e2a9e-1d7c-4c63-9a55-5f0f3c1d2e02';
@@ -13,17 +12,8 @@ const registered = { recipeId, memberId: 'alice', title: 'Tteokbokki', registere
 function setup({ wrapStore = (s: CatalogueStore) => s } = {}) {
   const fake = fakeSidecar();
   const clock = { now: new Date('2026-01-01T00:00:00Z') };
-  let catalogue!: Catalogue;
-  const outbox = createOutbox({
-    sidecar: fake.sidecar,
-    pubsub: 'pubsub',
-    appId: 'recipe',
-    log,
-    resolver: { settle: (i) => catalogue.resolver.settle(i), abandon: (i) => catalogue.resolver.abandon(i) },
-    clock: () => clock.now,
-    inlineWaitMs: 0,
-  });
-  catalogue = createCatalogue({
+  const { outbox, intents, relayAll } = fakeOutbox(fake, 'recipe', () => catalogue.resolver, clock);
+  const catalogue = createCatalogue({
     store: wrapStore(createStore(fake.sidecar, 'store')),
     outbox,
     clock: () => clock.now,
@@ -39,12 +29,6 @@ function setup({ wrapStore = (s: CatalogueStore) => s } = {}) {
       rules: { pointValue: 1 },
       retryAfterSeconds: 5,
     });
-  const intents = () => fake.published.filter((p) => p.topic === 'recipe-outbox').map((p) => p.data as Intent);
-  const relayAll = async () => {
-    const before = fake.published.length;
-    for (const intent of intents()) await outbox.relay({ id: 'd', topic: 'recipe-outbox', type: '', data: intent });
-    return fake.published.slice(before);
-  };
   return { fake, catalogue, outbox, clock, intents, relayAll, otherReplica };
 }
 
@@ -92,7 +76,7 @@ test('a recommendation whose guarded write loses its race to a delete leaves no 
     'undecided: handed to the late topic',
   );
   clock.now = new Date(clock.now.getTime() + 31_000);
-  await outbox.relayLate({ id: 'd', topic: 'recipe-outbox-late', type: '', data: intents()[0]! });
+  await outbox.relayLate(intents()[0]!);
   t.deepEqual(await catalogue.withdraw(recipeId, 'alice', a1), { recipeId, held: true, pointsRevoked: 0 }, 'no point was ever added');
 });
 
@@ -112,7 +96,7 @@ test('a recommendation whose write answer is lost: a 503 after fencing the attem
   await catalogue.onRegistered(registered);
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
   const err = await t.throwsAsync(() => catalogue.recommend(recipeId, 'bob'));
-  t.like(err as AppError, { status: 503 });
+  t.like(err, { status: 503 });
   t.is((await catalogue.get(recipeId)).points, 0);
   t.deepEqual(
     (await relayAll()).map((e) => e.topic),
@@ -129,7 +113,7 @@ test('a recommendation whose write answer is lost: a 503 after fencing the attem
     return get(store, key);
   };
   const unknown = await t.throwsAsync(() => catalogue.recommend(recipeId, 'carol'));
-  t.like(unknown as AppError, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
+  t.like(unknown, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
 });
 
 test('the withdrawal reports the points, is idempotent per attempt, and hides the recipe until released', async (t) => {
@@ -154,7 +138,7 @@ test('only the author can withdraw', async (t) => {
   const { catalogue } = setup();
   await catalogue.onRegistered(registered);
   const err = await t.throwsAsync(() => catalogue.withdraw(recipeId, 'mallory', a1));
-  t.like(err as AppError, { status: 403 });
+  t.like(err, { status: 403 });
 });
 
 test('a hold never lapses by time; Deleted makes the withdrawal final whichever attempt made it', async (t) => {
