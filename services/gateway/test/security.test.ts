@@ -26,7 +26,7 @@ test('when the signing key is the example placeholder or shorter than 32 bytes, 
   for (const key of ['CHANGE-ME-at-least-32-random-bytes', 'x'.repeat(31), 'change-me-please-0123456789abcdef0123456789']) {
     const built = builtWith(key);
     const err = await t.throwsAsync(() => built.started!(), { instanceOf: ConfigError }, key);
-    t.regex(err!.message, /JWT signing key/);
+    t.regex(err.message, /JWT signing key/);
   }
   await t.notThrowsAsync(() => builtWith('f'.repeat(64)).started!(), 'a random 32-byte key in hex');
   t.deepEqual(signingKeyProblems('0123456789abcdef0123456789abcdef'), [], 'exactly 32 bytes');

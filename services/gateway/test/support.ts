@@ -41,7 +41,7 @@ export async function gateway(
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
     const res = await fetch(base + path, { method, headers, body: init.body });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    return { status: res.status, headers: res.headers, body: await res.json() };
   };
   return { fake, call, base, app };
 }

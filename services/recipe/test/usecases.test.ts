@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AppError, DaprError } from '@recipe/shared';
+import { DaprError } from '@recipe/shared';
 import { fakeOutbox, fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createStore, type CatalogueStore } from '../src/store.js';
 import { createCatalogue } from '../src/usecases.js';
