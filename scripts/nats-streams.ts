@@ -10,8 +10,8 @@ import { parseAllDocuments } from 'yaml';
 /** Every topic the apps subscribe to, and its dead-letter topic (components/subscriptions.yaml). */
 export function topics(): string[] {
   const file = new URL('../components/subscriptions.yaml', import.meta.url);
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS());
-  return [...new Set(docs.flatMap((d) => [d.spec.topic as string, d.spec.deadLetterTopic as string]).filter(Boolean))];
+  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as { spec: { topic: string; deadLetterTopic?: string } });
+  return [...new Set(docs.flatMap((d) => [d.spec.topic, d.spec.deadLetterTopic ?? '']).filter(Boolean))];
 }
 
 export async function createStreams(url: string): Promise<string[]> {

@@ -27,7 +27,7 @@ const log = createLogger('monolith', level);
 const postgres = new pg.Pool({ connectionString: databaseUrl, max: 10 });
 const redis = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
 await redis.connect();
-const apps = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+const apps = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>();
 const sidecar = await createInProcessSidecar({
   apps,
   postgres,

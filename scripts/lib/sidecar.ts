@@ -50,19 +50,21 @@ export function renderResources({
     .filter((f) => f.endsWith('.yaml') && f !== 'pubsub.yaml')
     .map((f) => path.join('components', f));
   for (const file of [...files, pubsubFile]) {
-    const docs = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8')).map((d) => d.toJS());
+    const docs = parseAllDocuments(readFileSync(path.join(ROOT, file), 'utf8')).map((d) => d.toJS() as ResourceDoc | null);
     for (const doc of docs) {
-      const wanted = overrides[doc?.metadata?.name];
+      const wanted = overrides[doc?.metadata?.name ?? ''];
       if (doc?.kind !== 'Component' || !wanted) continue;
       for (const [name, value] of Object.entries(wanted)) {
-        const item = doc.spec.metadata.find((m: { name: string }) => m.name === name);
+        const item = doc.spec.metadata.find((m) => m.name === name);
         if (item) item.value = value;
         else doc.spec.metadata.push({ name, value });
       }
     }
     writeFileSync(path.join(resourcesDir, path.basename(file)), docs.map((d) => stringify(d)).join('---\n'));
   }
-  const config = parseAllDocuments(readFileSync(path.join(ROOT, 'dapr/config.yaml'), 'utf8'))[0]!.toJS();
+  const config = parseAllDocuments(readFileSync(path.join(ROOT, 'dapr/config.yaml'), 'utf8'))[0]!.toJS() as {
+    spec: Record<string, unknown> & { mtls: { sentryAddress?: string } };
+  };
   config.spec.mtls.sentryAddress = sentryAddress;
   // A generous busy timeout: sidecars starting together run the resolver's
   // migrations at once (SQLITE_BUSY otherwise). Its garbage collector is off:
@@ -78,6 +80,13 @@ export function renderResources({
   const configFile = path.join(dir, 'config.yaml');
   writeFileSync(configFile, stringify(config));
   return { dir: resourcesDir, configFile };
+}
+
+/** A Dapr resource as the renderer needs it (a Component's metadata items). */
+interface ResourceDoc {
+  kind?: string;
+  metadata?: { name?: string };
+  spec: { metadata: { name: string; value: unknown }[] };
 }
 
 export interface SidecarPlan {

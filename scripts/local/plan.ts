@@ -18,6 +18,8 @@ export interface AppPlan {
   grpcPort: number;
   internalGrpcPort: number;
   metricsPort: number;
+  /** The app's own metrics listener (METRICS_PORT), if it has one. */
+  appMetricsPort?: number;
   maxConcurrency?: number;
 }
 
@@ -52,18 +54,24 @@ export function readPlan(offset = 0): RunPlan {
   return {
     logLevel: file.common?.logLevel ?? 'warn',
     sentry: { port: shift(SENTRY.port), healthzPort: shift(SENTRY.healthzPort), metricsPort: shift(SENTRY.metricsPort) },
-    apps: file.apps.map((app) => ({
-      appId: app.appID,
-      dir: path.resolve(ROOT, app.appDirPath),
-      command: app.command,
-      env: { ...file.common?.env, ...app.env },
-      appPort: shift(app.appPort),
-      httpPort: shift(app.daprHTTPPort),
-      grpcPort: shift(app.daprGRPCPort),
-      internalGrpcPort: shift(app.daprInternalGRPCPort),
-      metricsPort: shift(app.metricsPort),
-      maxConcurrency: app.appMaxConcurrency,
-    })),
+    apps: file.apps.map((app) => {
+      const env = { ...file.common?.env, ...app.env };
+      const appMetricsPort = env.METRICS_PORT ? shift(Number(env.METRICS_PORT)) : undefined;
+      if (appMetricsPort) env.METRICS_PORT = String(appMetricsPort);
+      return {
+        appId: app.appID,
+        dir: path.resolve(ROOT, app.appDirPath),
+        command: app.command,
+        env,
+        appMetricsPort,
+        appPort: shift(app.appPort),
+        httpPort: shift(app.daprHTTPPort),
+        grpcPort: shift(app.daprGRPCPort),
+        internalGrpcPort: shift(app.daprInternalGRPCPort),
+        metricsPort: shift(app.metricsPort),
+        maxConcurrency: app.appMaxConcurrency,
+      };
+    }),
   };
 }
 
@@ -79,6 +87,7 @@ export function portsOf(plan: RunPlan): { port: number; use: string }[] {
       { port: app.grpcPort, use: `${app.appId}'s sidecar (gRPC API)` },
       { port: app.internalGrpcPort, use: `${app.appId}'s sidecar (internal gRPC)` },
       { port: app.metricsPort, use: `${app.appId}'s sidecar (metrics)` },
+      ...(app.appMetricsPort ? [{ port: app.appMetricsPort, use: `the ${app.appId} app (metrics)` }] : []),
     ]),
   ];
 }

@@ -54,17 +54,21 @@ test('one trace id is seen by the gateway, myrecipe, recipe and mypage for one r
   }
 });
 
-test('every app serves Prometheus metrics (requests by route, events by reply) and its sidecar its own', async (t) => {
+test('every app serves Prometheus metrics (requests by route, events by reply) on its metrics port, never its app port, and its sidecar its own', async (t) => {
   const alice = memberClient(system().gatewayUrl, await system().token('bob'));
   await alice.post('/myrecipes', sampleRecipe('Counted'));
   await eventually(async () => (await alice.get('/mypages/me')).body.recipes.length === 1, { what: 'processed' });
   const text = async (url: string) => (await fetch(url)).text();
   // Whichever replica handled it: the metrics of all replicas of the app.
   const metricsOf = async (app: keyof System['services']) =>
-    (await Promise.all(system().replicas[app].map((r) => text(`${r.appUrl}/metrics`)))).join('\n');
+    (await Promise.all(system().replicas[app].map((r) => text(`http://127.0.0.1:${r.appMetricsPort}/metrics`)))).join('\n');
   t.regex(await metricsOf('gateway'), /http_requests_total\{method="POST",route="\/myrecipes",status="201",service="gateway"\}/);
   t.regex(await metricsOf('mypage'), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
   t.regex(await metricsOf('myrecipe'), /process_cpu_seconds_total/);
+  for (const app of ['gateway', 'myrecipe', 'recipe', 'mypage'] as const) {
+    t.is((await fetch(`${system().services[app].appUrl}/metrics`)).status, 404, `${app}: no metrics on the app port`);
+  }
+  t.is((await fetch(`${system().gatewayUrl}/metrics`)).status, 404, 'the public port serves no metrics');
   const sidecar = await text(`http://127.0.0.1:${system().services.mypage.metricsPort}/metrics`);
   t.regex(sidecar, /dapr_/);
 });

@@ -37,7 +37,7 @@ test('when the service behind is unreachable through Dapr, then 503 with Retry-A
   t.regex(registration.body.error.message, /register again in a moment/);
 });
 
-test('with METRICS_PORT, /metrics is also served on a listener of its own that answers nothing else', async (t) => {
+test('with METRICS_PORT, /metrics is served on a listener of its own that answers nothing else', async (t) => {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   t.is(res.status, 200);
   t.regex(await res.text(), /http_requests_total/);

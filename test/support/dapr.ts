@@ -108,6 +108,8 @@ export interface RunningService {
   daprHttpPort: number;
   /** The sidecar's Prometheus metrics port. */
   metricsPort: number;
+  /** The app's own Prometheus metrics port (never its app port). */
+  appMetricsPort: number;
   appUrl: string;
   daprUrl: string;
   app: Spawned;
@@ -146,7 +148,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 }
 
 async function startServiceOnce(options: ServiceOptions): Promise<RunningService> {
-  const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort] = await Promise.all(Array.from({ length: 5 }, freePort));
+  const [appPort, daprHttpPort, daprGrpcPort, internalGrpcPort, metricsPort, appMetricsPort] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
   const { mesh } = options;
   const tokens = tokensOf(mesh, options.appId);
   const appLink = options.linkApp ? await startLink(appPort!) : undefined;
@@ -159,6 +163,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     DAPR_GRPC_PORT: String(daprGrpcPort),
     DAPR_API_TOKEN: tokens.daprApiToken,
     APP_API_TOKEN: tokens.appApiToken,
+    METRICS_PORT: String(appMetricsPort),
     LOG_LEVEL: process.env.TEST_APP_LOG_LEVEL ?? 'info',
     // As dapr.yaml, the Dockerfile and k8s/ run the apps.
     NODE_OPTIONS: '--max-semi-space-size=2',
@@ -236,6 +241,7 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     appPort,
     daprHttpPort,
     metricsPort,
+    appMetricsPort: appMetricsPort!,
     appUrl,
     daprUrl,
     get app() {

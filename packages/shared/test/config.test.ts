@@ -17,7 +17,7 @@ test('config is read once and refuses to start with every problem listed', (t) =
   const err = t.throws(() => loadConfig(baseConfigSchema, { ...tokens, PORT: '70000', LOG_LEVEL: 'loud', DAPR_HTTP_PORT: 'x' }), {
     instanceOf: ConfigError,
   });
-  t.is((err).problems.length, 3);
+  t.is(err.problems.length, 3);
   t.regex(err.message, /PORT/);
   t.regex(err.message, /LOG_LEVEL/);
   t.like(loadConfig(baseConfigSchema, { ...tokens, PORT: '8081' }), {

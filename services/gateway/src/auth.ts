@@ -11,6 +11,8 @@ export interface AuthOptions {
   insecureDevMode?: boolean;
   /** Retry-After of the 503 sent while tokens cannot be checked (the JWKS endpoint is down). */
   retryAfterSeconds?: number;
+  /** The clock token expiry is judged by (tests move it instead of sleeping). */
+  now?: () => number;
   log: Logger;
 }
 
@@ -64,6 +66,7 @@ export function createAuthenticator({
   audience,
   insecureDevMode = false,
   retryAfterSeconds = 5,
+  now = Date.now,
   log,
 }: AuthOptions): Authenticator {
   const secretKey = async (secret: () => Promise<string>) => {
@@ -93,11 +96,11 @@ export function createAuthenticator({
 
   async function verify(token: string): Promise<string> {
     const hit = verified.get(token);
-    if (hit && hit.until > Date.now()) return hit.sub;
+    if (hit && hit.until > now()) return hit.sub;
     if (hit) verified.delete(token);
     const { sub, exp } = await check(token);
     if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, { sub, until: Math.min(exp * 1000, Date.now() + CACHE_MS) });
+    verified.set(token, { sub, until: Math.min(exp * 1000, now() + CACHE_MS) });
     return sub;
   }
 
@@ -115,6 +118,7 @@ export function createAuthenticator({
         audience,
         algorithms: 'jwksUrl' in key ? ['RS256', 'ES256', 'EdDSA'] : ['HS256'],
         requiredClaims: ['sub', 'exp'],
+        currentDate: new Date(now()),
       });
       const sub = memberIdSchema.safeParse(payload.sub);
       if (!sub.success) throw unauthenticated('the token subject is not a valid member id');
