@@ -17,7 +17,7 @@ const seconds = (duration: string) => {
 };
 
 /** The services refuse to start without their API tokens. */
-const TOKENS = { DAPR_API_TOKEN: 'token', APP_API_TOKEN: 'token' };
+const TOKENS = { DAPR_API_TOKEN: 'd'.repeat(64), APP_API_TOKEN: 'a'.repeat(64) };
 
 test('Retry-After of a delete refused by the open deduction breaker is never shorter than the time the breaker stays open', (t) => {
   const breaker = resiliency('resiliency-deduction.yaml').spec.policies.circuitBreakers.withdrawalBreaker;

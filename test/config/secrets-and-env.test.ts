@@ -77,11 +77,16 @@ test('each service accepts the environment its Deployment gives it', async (t) =
     t.truthy(configMap.data.POINT, `${r.name}: the ConfigMap carries POINT`);
     for (const app of APPS) {
       const deployment = deploymentOf(r.docs, app);
-      const env = resolveEnv(r.docs, deployment, configMap);
+      const env = resolveEnv(r.docs, deployment, configMap, { filled: true });
       // What the sidecar injector adds to every app container.
       const injected = { DAPR_HTTP_PORT: '3500', DAPR_GRPC_PORT: '50001' };
       const configModule = pathToFileURL(rel(`services/${app}/src/config.ts`)).href;
       const { readConfig } = (await import(configModule)) as { readConfig: (env: NodeJS.ProcessEnv) => Record<string, unknown> };
+      t.throws(
+        () => readConfig({ ...resolveEnv(r.docs, deployment, configMap), ...injected }),
+        { message: /DAPR_API_TOKEN: still the placeholder/ },
+        `${r.name}: ${app} refuses the example's placeholder tokens`,
+      );
       let config: Record<string, unknown> = {};
       t.notThrows(() => (config = readConfig({ ...env, ...injected })), `${r.name}: ${app} accepts its environment`);
       for (const name of Object.keys(env)) {

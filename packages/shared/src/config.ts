@@ -51,6 +51,9 @@ export interface LoadOptions {
   takesSidecarCalls?: boolean;
 }
 
+/** Anything shorter is guessable; `openssl rand -hex 32` gives 64. */
+const MIN_TOKEN_LENGTH = 32;
+
 /** What the service refuses to run with: missing tokens fail closed, outside development. */
 export function unsafeSettings(config: BaseConfig, { takesSidecarCalls = true }: LoadOptions = {}): string[] {
   const problems: string[] = [];
@@ -58,8 +61,15 @@ export function unsafeSettings(config: BaseConfig, { takesSidecarCalls = true }:
   if (config.INSECURE_DEV_MODE) return problems;
   const missing = (name: string) =>
     `${name}: required (an empty value is missing); set INSECURE_DEV_MODE=true to run without it in development`;
-  if (!config.DAPR_API_TOKEN) problems.push(missing('DAPR_API_TOKEN'));
-  if (takesSidecarCalls && !config.APP_API_TOKEN) problems.push(missing('APP_API_TOKEN'));
+  const check = (name: 'DAPR_API_TOKEN' | 'APP_API_TOKEN') => {
+    const value = config[name];
+    if (!value) problems.push(missing(name));
+    else if (/CHANGE-ME/i.test(value))
+      problems.push(`${name}: still the placeholder of k8s/secrets.example.yaml; generate one (openssl rand -hex 32)`);
+    else if (value.length < MIN_TOKEN_LENGTH) problems.push(`${name}: at least ${MIN_TOKEN_LENGTH} characters (openssl rand -hex 32)`);
+  };
+  check('DAPR_API_TOKEN');
+  if (takesSidecarCalls) check('APP_API_TOKEN');
   return problems;
 }
 

@@ -13,7 +13,7 @@ import { readConfig } from '../src/config.js';
 import { buildGateway } from '../src/service.js';
 import { gateway, log, recipeId, sign } from './support.js';
 
-const tokens = { DAPR_API_TOKEN: 'to-the-sidecar' };
+const tokens = { DAPR_API_TOKEN: 'to-the-sidecar-'.padEnd(48, 'x') };
 
 /** The gateway as main.ts builds it, on a fake sidecar whose secret store holds `key`. */
 function builtWith(key: string, env: NodeJS.ProcessEnv = tokens) {

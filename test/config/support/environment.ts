@@ -1,8 +1,13 @@
 // The environment and the Secrets the rendered objects give the apps and Dapr.
+import { randomBytes } from 'node:crypto';
 import { appContainer, byKind, describe, example, type J } from './manifests.js';
 
-/** The environment a Deployment gives its app container, as Kubernetes resolves it (secrets from the example). */
-export function resolveEnv(docs: J[], deployment: J, configMap: J): Record<string, string> {
+/**
+ * The environment a Deployment gives its app container, as Kubernetes
+ * resolves it (secrets from the example; with `filled`, every CHANGE-ME
+ * replaced by a random value, as the operator is told to).
+ */
+export function resolveEnv(docs: J[], deployment: J, configMap: J, { filled = false } = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of appContainer(deployment).env ?? []) {
     if (e.value !== undefined) env[e.name] = String(e.value);
@@ -16,12 +21,14 @@ export function resolveEnv(docs: J[], deployment: J, configMap: J): Record<strin
     const secret = e.valueFrom?.secretKeyRef;
     if (secret) {
       const value = example.find((s) => s.metadata.name === secret.name)?.stringData?.[secret.key];
-      if (value !== undefined) env[e.name] = value;
+      if (value !== undefined) env[e.name] = filled && /CHANGE-ME/.test(value) ? fill(value) : value;
       else if (!secret.optional) throw new Error(`${describe(deployment)}: ${e.name} needs Secret ${secret.name} key ${secret.key}`);
     }
   }
   return env;
 }
+
+const fill = (value: string) => value.replace(/CHANGE-ME[-\w]*/g, () => randomBytes(32).toString('hex'));
 
 /** Every Secret (name, key) the rendered objects make Kubernetes or Dapr read. */
 export function secretReferences(docs: J[]): { where: string; name: string; key: string }[] {
