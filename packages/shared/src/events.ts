@@ -29,6 +29,8 @@ export const registeredSchema = z.object({
   recipeId: recipeIdSchema,
   memberId: memberIdSchema,
   title: z.string().min(1).max(200),
+  /** Optional: events published before the read model searched ingredients carry none. */
+  ingredients: z.array(z.string().min(1).max(200)).max(100).optional(),
   registeredAt: timestamp,
 });
 

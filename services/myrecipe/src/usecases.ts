@@ -258,7 +258,15 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
       if (intent.topic === TOPICS.registered) {
         if (!found) return PENDING;
         if (!isLive(found)) return VOID; // abandoned, or deleted already: its Deleted tells the rest
-        return committed(registeredEvent({ recipeId, memberId: found.memberId, title: found.title, registeredAt: found.registeredAt }));
+        return committed(
+          registeredEvent({
+            recipeId,
+            memberId: found.memberId,
+            title: found.title,
+            ingredients: found.ingredients,
+            registeredAt: found.registeredAt,
+          }),
+        );
       }
       // A delete attempt starts from a live recipe, and records are never
       // removed: reading none means the read went wrong. Look again later.

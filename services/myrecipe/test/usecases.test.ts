@@ -67,7 +67,13 @@ test('registering announces the attempt, stores the recipe, and the relay publis
     {
       topic: 'Registered',
       id: `Registered:${created.recipeId}`,
-      data: { recipeId: created.recipeId, memberId: 'alice', title: 'Bulgogi', registeredAt: '2026-01-01T00:00:00.000Z' },
+      data: {
+        recipeId: created.recipeId,
+        memberId: 'alice',
+        title: 'Bulgogi',
+        ingredients: recipe.ingredients,
+        registeredAt: '2026-01-01T00:00:00.000Z',
+      },
     },
   ]);
 });
