@@ -74,6 +74,12 @@ test('every event route is where a subscription of that app delivers', (t) => {
 });
 
 const secret = 'a-test-signing-key-of-enough-length';
+/** The gateway's own routes, which call no app (the API's description), and a path of each that exists. */
+const OWN_ROUTES: Record<string, string> = {
+  'GET /openapi.json': '/openapi.json',
+  'GET /docs': '/docs',
+  'GET /docs/:asset': '/docs/init.js',
+};
 const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /myrecipes': { title: 'Kkakdugi', ingredients: ['radish'], steps: ['Cube, salt, season, ferment.'] },
 };
@@ -112,14 +118,15 @@ test('every public route of the gateway makes only calls access.ts lets the gate
   for (const route of publicRoutes) {
     invoked.length = 0;
     const body = SAMPLE_BODIES[`${route.verb} ${route.path}`];
-    const path = route.path.replace(/:\w+/g, '3f1c2a4e-8d7b-4c1e-9f0a-1b2c3d4e5f60');
+    const own = OWN_ROUTES[`${route.verb} ${route.path}`];
+    const path = own ?? route.path.replace(/:\w+/g, '3f1c2a4e-8d7b-4c1e-9f0a-1b2c3d4e5f60');
     const res = await fetch(base + path, {
       method: route.verb,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     t.true(res.status < 300, `${route.verb} ${route.path}: answered ${res.status}`);
-    t.true(invoked.length > 0, `${route.verb} ${route.path}: calls an app`);
+    t.is(invoked.length > 0, own === undefined, `${route.verb} ${route.path}: ${own === undefined ? 'calls an app' : 'calls no app'}`);
     for (const call of invoked) {
       const verb = call.options.method ?? 'GET';
       const callee = APP_IDS.find((a) => a === call.appId);

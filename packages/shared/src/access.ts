@@ -43,6 +43,10 @@ export const ROUTES: readonly Route[] = [
   { app: 'gateway', verb: 'GET', path: '/recipes/:recipeId', reach: 'public' },
   { app: 'gateway', verb: 'POST', path: '/recipes/:recipeId/recommendations', reach: 'public' },
   { app: 'gateway', verb: 'GET', path: '/mypages/me', reach: 'public' },
+  // The gateway's own, calling no app: the API's description (services/gateway/src/docs.ts).
+  { app: 'gateway', verb: 'GET', path: '/openapi.json', reach: 'public' },
+  { app: 'gateway', verb: 'GET', path: '/docs', reach: 'public' },
+  { app: 'gateway', verb: 'GET', path: '/docs/:asset', reach: 'public' },
 
   { app: 'myrecipe', verb: 'POST', path: '/myrecipes', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'GET', path: '/myrecipes/:recipeId', reach: { invokedBy: ['gateway'] } },

@@ -17,6 +17,7 @@ import {
 } from '@recipe/shared';
 import type { Context, Middleware, Next } from 'koa';
 import { verdictOf, type Breaker } from './breaker.js';
+import { apiDocs } from './docs.js';
 
 export interface Upstreams {
   myrecipe: string;
@@ -78,6 +79,8 @@ export function routes({
     }
   }
 
+  // Public, so registered before authentication: /openapi.json and /docs.
+  apiDocs(router);
   router.use(authenticate);
   if (rateLimit) router.use(rateLimit);
 
