@@ -16,3 +16,4 @@ export * from './contract.js';
 export * from './lock.js';
 export * from './metrics.js';
 export * from './service.js';
+export * from './members.js';

@@ -13,6 +13,10 @@ export interface Recipe extends NewRecipe {
    * and a later try of theirs finds its id here).
    */
   abortedDeletions?: string[];
+  /** Its number in the member's list of recipes (listing.ts); absent if registered before lists were kept. */
+  seq?: number;
+  /** The author's name from their identity token when registering: Registered carries it to the read model. */
+  authorName?: string;
 }
 
 /**
@@ -97,13 +101,14 @@ export function requestHash(input: NewRecipe): string {
     .digest('base64url');
 }
 
-export function newRecipe(memberId: string, input: NewRecipe, idempotencyKey: string | undefined, now: Date): Recipe {
+export function newRecipe(memberId: string, input: NewRecipe, idempotencyKey: string | undefined, now: Date, authorName?: string): Recipe {
   return {
     recipeId: recipeIdFor(memberId, idempotencyKey),
     memberId,
     ...input,
     registeredAt: now.toISOString(),
     requestHash: requestHash(input),
+    ...(authorName ? { authorName } : {}),
   };
 }
 
@@ -128,6 +133,14 @@ export function withoutRecipe(ledger: Ledger, recipeId: string): Ledger {
 
 /** What GET /myrecipes/{id} shows: the recipe and the points it earned so far. */
 export function recipeView(recipe: Recipe, ledger: Ledger | undefined) {
-  const { requestHash: _hash, abortedDeletions: _aborted, ...visible } = recipe;
+  const { requestHash: _hash, abortedDeletions: _aborted, seq: _seq, authorName: _name, ...visible } = recipe;
   return { ...visible, points: ledger?.points[recipe.recipeId] ?? 0 };
 }
+
+/** One line of GET /myrecipes: the full recipe is one GET /myrecipes/{id} away. */
+export const recipeSummary = (recipe: Recipe, ledger: Ledger | undefined) => ({
+  recipeId: recipe.recipeId,
+  title: recipe.title,
+  registeredAt: recipe.registeredAt,
+  points: ledger?.points[recipe.recipeId] ?? 0,
+});

@@ -1,9 +1,13 @@
 import Router from '@koa/router';
 import {
   IDEMPOTENCY_HEADER,
+  MEMBER_NAME_HEADER,
+  decodeNameHeader,
+  myRecipesQuerySchema,
   idempotencyKeySchema,
   memberIdOf,
   memberOf,
+  notFound,
   newRecipeSchema,
   intentSchema,
   parseInput,
@@ -28,10 +32,19 @@ export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
     const input = parseInput(newRecipeSchema, ctx.request.body);
     const keyHeader = ctx.get(IDEMPOTENCY_HEADER);
     const key = keyHeader ? parseInput(idempotencyKeySchema, keyHeader, 'Idempotency-Key') : undefined;
-    const { recipe, replayed } = await myRecipes.register(memberId, input, key);
+    const authorName = decodeNameHeader(ctx.get(MEMBER_NAME_HEADER));
+    const { recipe, replayed } = await myRecipes.register(memberId, input, key, authorName);
     ctx.status = 201;
     ctx.body = recipe;
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
+  });
+
+  // The caller's own recipes, newest first (the gateway's GET /myrecipes): only the member themself.
+  router.get('/members/:memberId/recipes', async (ctx) => {
+    const memberId = memberOf(ctx);
+    if (memberIdOf(ctx) !== memberId) throw notFound('MEMBER.NOT_FOUND', 'no such member');
+    const { limit, cursor } = parseInput(myRecipesQuerySchema, ctx.query, 'query');
+    ctx.body = await myRecipes.list(memberId, limit, cursor);
   });
 
   router.get('/myrecipes/:recipeId', async (ctx) => {

@@ -1,5 +1,6 @@
 import { MEMBER_HEADER, retryNotSent, serviceOutbox, type BuiltService, type ServiceDeps } from '@recipe/shared';
 import { createApp } from './app.js';
+import { createCursors } from './cursor.js';
 import type { Config } from './config.js';
 import { createStore } from './store.js';
 import { createMyRecipes, type RecommendationService } from './usecases.js';
@@ -30,6 +31,7 @@ export function buildMyrecipe(config: Config, deps: ServiceDeps): BuiltService {
     retryAfterSeconds: config.RETRY_AFTER_SECONDS,
     deductionBreakerSeconds: config.DEDUCTION_BREAKER_SECONDS,
     log,
+    cursors: createCursors(config.APP_API_TOKEN),
   });
   return { app: createApp(config, deps, { myRecipes, outbox }) };
 }

@@ -27,6 +27,7 @@ import {
   isLive,
   isVoid,
   newRecipe,
+  recipeSummary,
   recipeView,
   voided,
   withAbortedDeletion,
@@ -35,6 +36,9 @@ import {
   type Recipe,
   type StoredRecipe,
 } from './domain.js';
+import { z } from 'zod';
+import type { Cursors } from './cursor.js';
+import { chunkOf, INDEX_CHUNK_SIZE, pageOfIds, withoutEntry, withRegistered } from './listing.js';
 import type { MyRecipeStore } from './store.js';
 
 /** The recommendation service as myrecipe sees it (Dapr service invocation). */
@@ -59,7 +63,13 @@ export interface MyRecipesDeps {
   /** How long the deduction's circuit breaker stays open: the Retry-After of the 503 it causes. */
   deductionBreakerSeconds: number;
   log: Logger;
+  /** Seals and opens GET /myrecipes cursors. */
+  cursors: Cursors;
+  /** Ids per record of a member's list of recipes (tests make it small). */
+  indexChunkSize?: number;
 }
+
+const listPosition = z.strictObject({ below: z.number().int().min(0) });
 
 const recipeNotFound = () => notFound('RECIPE.NOT_FOUND', 'no such recipe');
 const nothingChanged = 'the recipe could not be deleted right now; nothing was changed';
@@ -67,7 +77,17 @@ const committed = (event: Extract<Settlement, { kind: 'committed' }>['event']): 
 const VOID: Settlement = { kind: 'void' };
 const PENDING: Settlement = { kind: 'pending' };
 
-export function createMyRecipes({ store, outbox, recommendations, clock, retryAfterSeconds, deductionBreakerSeconds, log }: MyRecipesDeps) {
+export function createMyRecipes({
+  store,
+  outbox,
+  recommendations,
+  clock,
+  retryAfterSeconds,
+  deductionBreakerSeconds,
+  log,
+  cursors,
+  indexChunkSize = INDEX_CHUNK_SIZE,
+}: MyRecipesDeps) {
   // Credits to one author take turns in this replica: fewer lost ETag races.
   // An optimisation only; the ETags are the guarantee.
   const withLock = createKeyedLock();
@@ -93,26 +113,37 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
 
   /**
    * Registers under the id the Idempotency-Key gives: a first write, so a
-   * retried or concurrent POST with the same key finds the first recipe.
+   * retried or concurrent POST with the same key finds the first recipe. The
+   * member's list gets the id in the same transaction (guarded by the list's
+   * ETag: a lost race with another registration of the member is tried again).
    */
-  async function register(memberId: string, input: NewRecipe, idempotencyKey: string | undefined) {
-    const recipe = newRecipe(memberId, input, idempotencyKey, clock());
-    const intent = await outbox.intend(TOPICS.registered, { recipeId: recipe.recipeId, memberId });
+  async function register(memberId: string, input: NewRecipe, idempotencyKey: string | undefined, authorName?: string) {
+    const fresh = newRecipe(memberId, input, idempotencyKey, clock(), authorName);
+    const intent = await outbox.intend(TOPICS.registered, { recipeId: fresh.recipeId, memberId });
     try {
-      let etag: string | undefined;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await store.saveRecipe(recipe, etag);
-          return { recipe: recipeView(recipe, undefined), replayed: false };
-        } catch (err) {
-          if (!isConflict(err)) return await confirmRegistration(recipe, intent, err);
-          if (attempt >= 10) throw err;
-          const existing = await store.getRecipe(recipe.recipeId);
-          const prior = existing && earlier(existing.value, recipe);
-          if (prior && prior !== 'void') return { recipe: recipeView(prior, undefined), replayed: true };
-          etag = existing?.etag;
+      return await withLock(`list:${memberId}`, async () => {
+        let etag: string | undefined;
+        for (let attempt = 1; ; attempt++) {
+          const head = await store.getIndexHead(memberId).catch((err: unknown) => {
+            throw unavailable('the recipe could not be registered right now; nothing was stored, please retry', retryAfterSeconds, err);
+          });
+          const index = withRegistered(head?.value, memberId, fresh.recipeId, indexChunkSize);
+          const recipe: Recipe = { ...fresh, seq: index.seq };
+          try {
+            await store.saveRegistration(recipe, etag, index, head?.etag);
+            return { recipe: recipeView(recipe, undefined), replayed: false };
+          } catch (err) {
+            if (!isConflict(err)) return await confirmRegistration(recipe, intent, err);
+            if (attempt >= 10) throw err;
+            // Lost to the same key (a replay, or a void to register over), or
+            // to another registration of the member (the list moved on).
+            const existing = await store.getRecipe(recipe.recipeId);
+            const prior = existing && earlier(existing.value, recipe);
+            if (prior && prior !== 'void') return { recipe: recipeView(prior, undefined), replayed: true };
+            etag = existing?.etag;
+          }
         }
-      }
+      });
     } finally {
       outbox.finished(intent);
     }
@@ -216,7 +247,9 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
         if (recipe.value.abortedDeletions?.includes(intent.id)) throw unavailable(nothingChanged, retryAfterSeconds);
         const next = withoutRecipe(ledger?.value ?? emptyLedger(memberId), recipeId);
         const tombstone = deleted(recipe.value, { id: intent.id, pointsRevoked, at: clock().toISOString() });
-        await store.saveBoth(tombstone, recipe.etag, next, ledger?.etag);
+        const listed = await listRecordOf(memberId, recipe.value.seq);
+        const index = listed && { record: withoutEntry(listed.value, recipeId), etag: listed.etag };
+        await store.saveDeletion(tombstone, recipe.etag, next, ledger?.etag, index);
         return deletionResult(recipeId, tombstone);
       });
     } catch (err) {
@@ -231,6 +264,35 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
         { cause: err, retryAfterSeconds, nothingChanged },
       );
     }
+  }
+
+  /** The record of the member's list that holds registration number `seq`: the head, or a chunk written out. */
+  async function listRecordOf(memberId: string, seq: number | undefined) {
+    if (seq === undefined) return undefined;
+    const head = await store.getIndexHead(memberId);
+    if (!head) return undefined;
+    const chunk = chunkOf(seq, head.value.chunkSize);
+    return chunk === head.value.chunk ? head : store.getIndexChunk(memberId, chunk);
+  }
+
+  /**
+   * One page of the member's recipes, newest first, from the write side: the
+   * list's records (at most MAX_CHUNK_READS), then each recipe on the page
+   * and the ledger. The cursor is the registration number to continue below,
+   * so recipes registered or deleted meanwhile never shift a later page.
+   */
+  async function list(memberId: string, limit: number, cursor: string | undefined) {
+    const scope = `myrecipes:${memberId}`;
+    const below = cursor === undefined ? Number.MAX_SAFE_INTEGER : cursors.open(scope, cursor, listPosition).below;
+    const head = await store.getIndexHead(memberId);
+    if (!head) return { items: [], nextCursor: null };
+    const { ids, next } = await pageOfIds(head.value, below, limit, async (chunk) => (await store.getIndexChunk(memberId, chunk))?.value);
+    const [ledger, recipes] = await Promise.all([store.getLedger(memberId), Promise.all(ids.map((e) => store.getRecipe(e.recipeId)))]);
+    const items = recipes
+      .map((r) => r?.value)
+      .filter((r): r is Recipe => isLive(r) && r.memberId === memberId)
+      .map((r) => recipeSummary(r, ledger?.value));
+    return { items, nextCursor: next === undefined ? null : cursors.seal(scope, { below: next }) };
   }
 
   /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
@@ -265,6 +327,7 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
             title: found.title,
             ingredients: found.ingredients,
             registeredAt: found.registeredAt,
+            ...(found.authorName ? { authorName: found.authorName } : {}),
           }),
         );
       }
@@ -301,7 +364,10 @@ export function createMyRecipes({ store, outbox, recommendations, clock, retryAf
   };
 
   return {
-    register: (memberId: string, input: NewRecipe, idempotencyKey?: string) => register(memberId, input, idempotencyKey),
+    register: (memberId: string, input: NewRecipe, idempotencyKey?: string, authorName?: string) =>
+      register(memberId, input, idempotencyKey, authorName),
+
+    list,
 
     async get(memberId: string, recipeId: string) {
       const [recipe, ledger] = await Promise.all([store.getRecipe(recipeId), store.getLedger(memberId)]);

@@ -1,10 +1,13 @@
 import test from 'ava';
 import { AppError, DaprError, createLogger, type Intent } from '@recipe/shared';
 import { fakeOutbox, fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
+import { createCursors } from '../src/cursor.js';
+import { recipeIdFor } from '../src/domain.js';
 import { createStore, type MyRecipeStore } from '../src/store.js';
 import { createMyRecipes } from '../src/usecases.js';
 
 const log = createLogger('test', 'silent');
+const cursors = createCursors('a test secret');
 const recipe = { title: 'Bulgogi', ingredients: ['beef', 'pear'], steps: ['Marinate.', 'Grill.'] };
 const recommended = (recipeId: string, recipePoints: number, recommenderId = 'bob') => ({
   recipeId,
@@ -36,6 +39,7 @@ function setup({ wrapStore = (s: MyRecipeStore) => s } = {}) {
     retryAfterSeconds: 7,
     deductionBreakerSeconds: 10,
     log,
+    cursors,
   });
   /** Delivers every intent to the relay, as the broker would; returns what it published. */
   const relayAll = async () => (await relay()).filter((p) => p.topic !== 'myrecipe-outbox-late');
@@ -91,7 +95,8 @@ test('a POST retried with the same Idempotency-Key returns the first recipe and 
   const again = await myRecipes.register('alice', recipe, 'k1');
   t.true(again.replayed);
   t.deepEqual(again.recipe, first.recipe);
-  t.is(fake.state.size, 1);
+  t.is([...fake.state.keys()].filter((k) => k.startsWith('store/recipe:')).length, 1);
+  t.deepEqual((await myRecipes.list('alice', 10, undefined)).items.length, 1, 'listed once');
 });
 
 test('an Idempotency-Key reused with a different recipe is a 409', async (t) => {
@@ -103,25 +108,27 @@ test('an Idempotency-Key reused with a different recipe is a 409', async (t) => 
 
 test('a registration whose write answer is lost is confirmed by reading it back; one that cannot be checked is a 504', async (t) => {
   let failNextSave: Error | undefined;
+  let thenReadsFail = false;
   const { fake, myRecipes } = setup({
     wrapStore: (store) => ({
       ...store,
-      saveRecipe: async (recipe, etag) => {
+      saveRegistration: async (recipe, etag, index, headEtag) => {
         const failure = failNextSave;
         failNextSave = undefined;
+        if (failure && thenReadsFail) fake.failures.get = new DaprError('unreachable', undefined, undefined, 'store down');
         if (failure) throw failure;
-        return store.saveRecipe(recipe, etag);
+        return store.saveRegistration(recipe, etag, index, headEtag);
       },
     }),
   });
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
   const err = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k1'));
   t.like(err, { status: 503 }, 'nothing landed, and the id is voided so that nothing can');
-  t.like([...fake.state.values()][0]!.value, { voided: (fake.published[0]!.data as Intent).id });
+  t.like(fake.state.get(`store/recipe:${recipeIdFor('alice', 'k1')}`)!.value, { voided: (fake.published[0]!.data as Intent).id });
   t.like((await myRecipes.register('alice', recipe, 'k1')).recipe, { title: 'Bulgogi' }, 'a retry registers over the void');
 
   failNextSave = new DaprError('timeout', undefined, undefined, 'no answer');
-  fake.failures.get = new DaprError('unreachable', undefined, undefined, 'store down');
+  thenReadsFail = true;
   const unknown = await t.throwsAsync(() => myRecipes.register('alice', recipe, 'k2'));
   t.like(unknown, { status: 504, code: 'SERVICE.OUTCOME_UNKNOWN' });
 });
@@ -287,6 +294,7 @@ test('a delete retried on another replica while the first commits answers as the
       retryAfterSeconds: 5,
       deductionBreakerSeconds: 10,
       log,
+      cursors,
     });
   const [a, b] = [replica(), replica()];
   const { recipe: created } = await a.register('alice', recipe, 'k');
