@@ -32,6 +32,8 @@ export const registeredSchema = z.object({
   /** Optional: events published before the read model searched ingredients carry none. */
   ingredients: z.array(z.string().min(1).max(200)).max(100).optional(),
   registeredAt: timestamp,
+  /** The author's name from their identity token, if it had one: the read model's default display name for them. */
+  authorName: z.string().min(1).max(200).optional(),
 });
 
 export const recommendedSchema = z.object({
