@@ -1,4 +1,5 @@
 import type { TestFn } from 'ava';
+import { checkContract } from './contract.js';
 import { startBacking, startSystem, type Backing, type BackingOptions, type System, type SystemOptions } from './system.js';
 
 export interface UseOptions {
@@ -20,7 +21,10 @@ export interface UseOptions {
  */
 export function useSystem(test: TestFn, options: SystemOptions & UseOptions = {}): () => System {
   const { beforeStop, ...systemOptions } = options;
-  return useRunning(test, 'system', () => startSystem(systemOptions), beforeStop);
+  const system = useRunning(test, 'system', () => startSystem(systemOptions), beforeStop);
+  // Every answer of its gateways is checked against the OpenAPI document (the file fails after its tests if one does not match).
+  checkContract(test, () => system().gatewayUrls);
+  return system;
 }
 
 /** The same for the backing services only (Redis, a database, Sentry, the broker): for tests that start their own apps on it. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { recordAnswer } from '../contract.js';
 
 // A raw HTTP/1.1 client: one connection per request, sends exactly these bytes
 // (fetch would normalise `..` and `%2e%2e`, and refuses odd headers).
@@ -42,6 +43,18 @@ export function send(server: Address, probe: Probe): Promise<RawReply> {
       settled = true;
       socket.destroy();
       const reply = parseReply(Buffer.concat(chunks), probe.method === 'HEAD', false);
+      // A whole answer of the app is the contract's to check (Node's own refusals of requests it cannot parse have no Content-Type).
+      const whole = parseReply(Buffer.concat(chunks), probe.method === 'HEAD', true);
+      if (whole?.status && whole.headers['content-type'] !== undefined) {
+        const { method, target } = probe;
+        recordAnswer(`http://${server.host}:${server.port}`, {
+          method,
+          target,
+          status: whole.status,
+          header: (n) => whole.headers[n.toLowerCase()],
+          text: whole.text,
+        });
+      }
       resolve(reply ?? { status: 0, headers: {}, text: '', error: error ?? 'connection closed without an answer' });
     };
     socket.setTimeout(30_000, () => finish('no answer within 30 s'));
