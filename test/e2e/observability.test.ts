@@ -66,7 +66,10 @@ test('every app serves Prometheus metrics (requests by route, events by reply) o
   t.regex(await metricsOf('mypage'), /events_handled_total\{topic="Registered",result="SUCCESS",service="mypage"\}/);
   t.regex(await metricsOf('myrecipe'), /process_cpu_seconds_total/);
   for (const app of ['gateway', 'myrecipe', 'recipe', 'mypage'] as const) {
-    t.is((await fetch(`${system().services[app].appUrl}/metrics`)).status, 404, `${app}: no metrics on the app port`);
+    // With the app's own token (what its sidecar sends), so a 404 means no such route, not "who are you".
+    const { appUrl, appApiToken } = system().services[app];
+    const res = await fetch(`${appUrl}/metrics`, { headers: { 'dapr-api-token': appApiToken } });
+    t.is(res.status, 404, `${app}: no metrics on the app port`);
   }
   t.is((await fetch(`${system().gatewayUrl}/metrics`)).status, 404, 'the public port serves no metrics');
   const sidecar = await text(`http://127.0.0.1:${system().services.mypage.metricsPort}/metrics`);
