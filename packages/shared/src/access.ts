@@ -43,6 +43,9 @@ export const ROUTES: readonly Route[] = [
   { app: 'gateway', verb: 'GET', path: '/recipes/:recipeId', reach: 'public' },
   { app: 'gateway', verb: 'POST', path: '/recipes/:recipeId/recommendations', reach: 'public' },
   { app: 'gateway', verb: 'GET', path: '/mypages/me', reach: 'public' },
+  { app: 'gateway', verb: 'GET', path: '/myrecipes', reach: 'public' },
+  { app: 'gateway', verb: 'GET', path: '/members/me', reach: 'public' },
+  { app: 'gateway', verb: 'PUT', path: '/members/me', reach: 'public' },
   // The gateway's own, calling no app: the API's description (services/gateway/src/docs.ts).
   { app: 'gateway', verb: 'GET', path: '/openapi.json', reach: 'public' },
   { app: 'gateway', verb: 'GET', path: '/docs', reach: 'public' },
@@ -52,6 +55,7 @@ export const ROUTES: readonly Route[] = [
   { app: 'myrecipe', verb: 'GET', path: '/myrecipes/:recipeId', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'DELETE', path: '/myrecipes/:recipeId', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'GET', path: '/members/:memberId/balance', reach: 'self' },
+  { app: 'myrecipe', verb: 'GET', path: '/members/:memberId/recipes', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'POST', path: '/events/recommended', reach: 'event' },
   { app: 'myrecipe', verb: 'POST', path: '/events/outbox', reach: 'event' },
   { app: 'myrecipe', verb: 'POST', path: '/events/outbox-late', reach: 'event' },
@@ -69,6 +73,10 @@ export const ROUTES: readonly Route[] = [
   { app: 'mypage', verb: 'GET', path: '/mypages/:memberId', reach: { invokedBy: ['gateway'] } },
   { app: 'mypage', verb: 'GET', path: '/catalogue', reach: { invokedBy: ['gateway'] } },
   { app: 'mypage', verb: 'GET', path: '/audit/recipes', reach: 'self' },
+  // Display names: the caller's own profile, and authors' names for the pages that show them.
+  { app: 'mypage', verb: 'GET', path: '/profiles/:memberId', reach: { invokedBy: ['gateway'] } },
+  { app: 'mypage', verb: 'PUT', path: '/profiles/:memberId', reach: { invokedBy: ['gateway'] } },
+  { app: 'mypage', verb: 'POST', path: '/display-names', reach: { invokedBy: ['gateway'] } },
   { app: 'mypage', verb: 'POST', path: '/events/registered', reach: 'event' },
   { app: 'mypage', verb: 'POST', path: '/events/recommended', reach: 'event' },
   { app: 'mypage', verb: 'POST', path: '/events/deleted', reach: 'event' },

@@ -1,4 +1,4 @@
-import { AppError, ConfigError, memberIdSchema, type Logger } from '@recipe/shared';
+import { AppError, ConfigError, memberIdSchema, nameFromClaims, type Logger } from '@recipe/shared';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Context, Next } from 'koa';
 
@@ -14,6 +14,11 @@ export interface AuthOptions {
   /** The clock token expiry is judged by (tests move it instead of sleeping). */
   now?: () => number;
   log: Logger;
+}
+
+interface Member {
+  sub: string;
+  name: string | undefined;
 }
 
 export interface Authenticator {
@@ -90,21 +95,21 @@ export function createAuthenticator({
   // Verified tokens, for a minute at most (and never past their expiry): a
   // member's client sends the same token with every request, and checking
   // its signature each time is the gateway's biggest cost per request.
-  const verified = new Map<string, { sub: string; until: number }>();
+  const verified = new Map<string, { member: Member; until: number }>();
   const CACHE_MS = 60_000;
   const CACHE_SIZE = 10_000;
 
-  async function verify(token: string): Promise<string> {
+  async function verify(token: string): Promise<Member> {
     const hit = verified.get(token);
-    if (hit && hit.until > now()) return hit.sub;
+    if (hit && hit.until > now()) return hit.member;
     if (hit) verified.delete(token);
-    const { sub, exp } = await check(token);
+    const { exp, ...member } = await check(token);
     if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, { sub, until: Math.min(exp * 1000, now() + CACHE_MS) });
-    return sub;
+    verified.set(token, { member, until: Math.min(exp * 1000, now() + CACHE_MS) });
+    return member;
   }
 
-  async function check(token: string): Promise<{ sub: string; exp: number }> {
+  async function check(token: string): Promise<Member & { exp: number }> {
     let secret: Uint8Array | JWTVerifyGetKey;
     try {
       secret = await loadKey();
@@ -122,7 +127,7 @@ export function createAuthenticator({
       });
       const sub = memberIdSchema.safeParse(payload.sub);
       if (!sub.success) throw unauthenticated('the token subject is not a valid member id');
-      return { sub: sub.data, exp: payload.exp! };
+      return { sub: sub.data, name: nameFromClaims(payload as { name?: unknown; nickname?: unknown }), exp: payload.exp! };
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof KeySetUnavailable) {
@@ -141,7 +146,10 @@ export function createAuthenticator({
         ctx.set('WWW-Authenticate', 'Bearer');
         throw unauthenticated('send Authorization: Bearer <token>');
       }
-      ctx.state.memberId = await verify(match[1]!);
+      const member = await verify(match[1]!);
+      ctx.state.memberId = member.sub;
+      // The token's name (or nickname) claim, shown as the member's name until they set one.
+      ctx.state.memberName = member.name;
       await next();
     },
     ready: () =>

@@ -17,6 +17,7 @@ import {
 } from '@recipe/shared';
 import type { Context, Middleware, Next } from 'koa';
 import { verdictOf, type Breaker } from './breaker.js';
+import { authorNames, memberNameHeader, memberRoutes, withoutAuthor } from './members.js';
 import { apiDocs } from './docs.js';
 
 export interface Upstreams {
@@ -64,13 +65,13 @@ export function routes({
    * components/resiliency-gateway.yaml).
    */
   async function call(ctx: Context, appId: string, method: string, options: InvokeOptions = {}) {
-    const write = options.method === 'POST' || options.method === 'DELETE';
+    const write = options.method === 'POST' || options.method === 'DELETE' || options.method === 'PUT';
     try {
       return await retryNotSent(
         () =>
           sidecar.invoke<unknown>(appId, method, {
             ...options,
-            headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...options.headers },
+            headers: { [MEMBER_HEADER]: ctx.state.memberId as string, ...memberNameHeader(ctx), ...options.headers },
           }),
         { read: !write },
       );
@@ -83,6 +84,7 @@ export function routes({
   apiDocs(router);
   router.use(authenticate);
   if (rateLimit) router.use(rateLimit);
+  const authors = authorNames(sidecar, apps.mypage, retryAfterSeconds);
 
   router.post('/myrecipes', registrationLimit, async (ctx) => {
     const recipe = parseInput(newRecipeSchema, ctx.request.body);
@@ -118,24 +120,28 @@ export function routes({
   // The listing is a query, served by the read model (CQRS); one recipe comes from its owner.
   router.get('/recipes', async (ctx) => {
     const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
-    ctx.body = await call(ctx, apps.mypage, `catalogue?page=${page}&size=${size}`);
+    const listing = (await call(ctx, apps.mypage, `catalogue?page=${page}&size=${size}`)) as { items: { authorId?: unknown }[] };
+    ctx.body = { ...listing, items: await authors.many(listing.items ?? []) };
   });
 
   router.get('/recipes/:recipeId', async (ctx) => {
-    ctx.body = await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}`);
+    ctx.body = await authors.one((await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}`)) as { authorId?: unknown });
   });
 
   router.post('/recipes/:recipeId/recommendations', async (ctx) => {
     const result = (await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}/recommendations`, { method: 'POST' })) as {
       alreadyRecommended?: boolean;
+      authorId?: unknown;
     };
     ctx.status = result.alreadyRecommended ? 200 : 201;
-    ctx.body = result;
+    ctx.body = withoutAuthor(result);
   });
 
   router.get('/mypages/me', async (ctx) => {
     ctx.body = await call(ctx, apps.mypage, `mypages/${encodeURIComponent(ctx.state.memberId as string)}`);
   });
+
+  memberRoutes(router, call, apps);
 
   return router;
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { memberProfilesMigration } from './profiles.js';
 
 interface Migration {
   name: string;
@@ -51,6 +52,8 @@ const migrations: Migration[] = [
       });
     },
   },
+  // Members' display names (profiles.ts).
+  memberProfilesMigration,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

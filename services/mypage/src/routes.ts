@@ -8,13 +8,16 @@ import {
   registeredSchema,
   topicHandler,
   type Logger,
+  type Registered,
 } from '@recipe/shared';
 import { z } from 'zod';
 import { auditRow, catalogueItem, memberPageView } from './domain.js';
+import { profileRoutes, type Profiles } from './profiles.js';
 import type { ReadModel } from './store.js';
 
 export interface RouteDeps {
   readModel: ReadModel;
+  profiles: Profiles;
   log: Logger;
 }
 
@@ -24,7 +27,7 @@ const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
-export function routes({ readModel, log }: RouteDeps): Router {
+export function routes({ readModel, profiles, log }: RouteDeps): Router {
   const router = new Router();
 
   router.get('/mypages/:memberId', async (ctx) => {
@@ -44,7 +47,14 @@ export function routes({ readModel, log }: RouteDeps): Router {
     ctx.body = (await readModel.allRecipes(after, limit)).map(auditRow);
   });
 
-  router.post('/events/registered', topicHandler(registeredSchema, readModel.onRegistered, log));
+  profileRoutes(router, profiles);
+
+  // A Registered may carry its author's token name: their default display name.
+  const onRegistered = async (e: Registered) => {
+    await readModel.onRegistered(e);
+    await profiles.onRegistered(e);
+  };
+  router.post('/events/registered', topicHandler(registeredSchema, onRegistered, log));
   router.post('/events/recommended', topicHandler(recommendedSchema, readModel.onRecommended, log));
   router.post('/events/deleted', topicHandler(deletedSchema, readModel.onDeleted, log));
   return router;
