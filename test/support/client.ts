@@ -1,5 +1,3 @@
-import { recordAnswer } from './contract.js';
-
 /** A small HTTP client for tests: every call returns status, headers and parsed body. */
 export interface Reply<T = any> {
   status: number;
@@ -26,9 +24,6 @@ export async function call<T = any>(baseUrl: string, method: string, path: strin
   }
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
-  // As fetch sent it (it resolves dot segments).
-  const sent = new URL(`${baseUrl}${path}`);
-  recordAnswer(baseUrl, { method, target: sent.pathname + sent.search, status: res.status, header: (name) => res.headers.get(name), text });
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : undefined;

@@ -4,13 +4,13 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { openApiDocument, UNROUTED_STATUSES } from '../../services/gateway/src/openapi.js';
 
 // The contract test: every answer the gateway gives the end-to-end suite
-// (test/support/client.ts, and the raw HTTP of the bad-input storms) is
-// checked against the gateway's OpenAPI document, the one it serves at
-// /openapi.json: its status must be one the operation documents, its body
-// (and Content-Type) what that status documents, and its required headers
-// (Retry-After) there. useSystem watches each system's gateways; a file whose
-// gateways answered anything else fails in its after hook, naming each answer
-// and the test line that received it.
+// (every fetch, test/support/client.ts's among them, and the raw HTTP of the
+// bad-input storms) is checked against the gateway's OpenAPI document, the
+// one it serves at /openapi.json: its status must be one the operation
+// documents, its body (and Content-Type) what that status documents, and its
+// required headers (Retry-After) there. useSystem watches each system's
+// gateways; a file whose gateways answered anything else fails in its after
+// hook, naming each answer and the test line that received it.
 
 type Doc = ReturnType<typeof openApiDocument>;
 type Json = Record<string, any>;
@@ -163,8 +163,11 @@ function isGateway(origin: string): boolean {
   });
 }
 
-/** Checks an answer if it came from a watched gateway (called by the test clients for every answer they receive). */
-export function recordAnswer(baseUrl: string, answer: Answer): void {
+/**
+ * Checks an answer if it came from a watched gateway. `stack`: where the
+ * request was made (taken before its first await), to name the test line.
+ */
+export function recordAnswer(baseUrl: string, answer: Answer, stack = new Error().stack): void {
   if (watched.length === 0) return;
   let origin: string;
   try {
@@ -176,14 +179,49 @@ export function recordAnswer(baseUrl: string, answer: Answer): void {
   checked++;
   contract ??= createContract();
   const problem = contract.check(answer);
-  if (problem) violations.push({ answer: `${answer.method} ${clip(answer.target, 120)} → ${answer.status}`, problem, at: testLine() });
+  if (problem) violations.push({ answer: `${answer.method} ${clip(answer.target, 120)} → ${answer.status}`, problem, at: testLine(stack) });
 }
 
 /** The first line of the stack in a test file (not in test/support): who received the answer. */
-function testLine(): string {
-  const lines = (new Error().stack ?? '').split('\n').slice(1);
+function testLine(stack = ''): string {
+  const lines = stack.split('\n').slice(1);
   const line = lines.find((l) => /\/test\//.test(l) && !/\/test\/support\//.test(l));
   return line?.trim().replace(/^at (async )?/, '') ?? 'a test of this file';
+}
+
+let fetchWatched = false;
+
+/**
+ * Every fetch of the test process (test/support/client.ts, and the raw
+ * fetches of a test file) passes its answer to recordAnswer: the body is read
+ * from a clone, so the caller still reads it as usual.
+ */
+function watchFetch() {
+  if (fetchWatched) return;
+  fetchWatched = true;
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+    const stack = new Error().stack;
+    const res = await original(input, init);
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const text = await res
+      .clone()
+      .text()
+      .catch(() => undefined);
+    // An answer cut off (a timeout, a dropped connection) is no answer to judge.
+    if (text !== undefined) {
+      const answer = {
+        method,
+        target: url.pathname + url.search,
+        status: res.status,
+        header: (name: string) => res.headers.get(name),
+        text,
+      };
+      recordAnswer(url.origin, answer, stack);
+    }
+    return res;
+  };
 }
 
 /**
@@ -192,6 +230,7 @@ function testLine(): string {
  */
 export function checkContract(test: TestFn, gatewayUrls: () => readonly string[]): void {
   watched.push(gatewayUrls);
+  watchFetch();
   test.after.always('every answer of the gateway matched its OpenAPI document (/openapi.json)', (t) => {
     t.log(`${checked} answers of the gateway checked against its OpenAPI document`);
     if (violations.length === 0) {
