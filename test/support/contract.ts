@@ -113,6 +113,7 @@ export function createContract(doc: Doc = openApiDocument()): Contract {
 
   /** An answer to no operation must still be an error body. */
   function errorBody(answer: Answer): string | undefined {
+    if (answer.method.toUpperCase() === 'HEAD') return undefined;
     let body: unknown;
     try {
       body = JSON.parse(answer.text);

@@ -237,20 +237,47 @@ operation({
   errors: [404],
 });
 
-let document: ReturnType<OpenApiGeneratorV31['generateDocument']> | undefined;
+/** What the query parameters mean, wherever an operation takes them (their schemas come from @recipe/shared). */
+const QUERY_PARAMETERS: Record<string, { description: string; deprecated?: boolean }> = {
+  limit: { description: 'Entries per page (20 when not given).' },
+  cursor: {
+    description: "The previous page's `nextCursor`, unchanged: the next page. Opaque and tamper-evident (a changed one is a 400).",
+  },
+  q: { description: 'Full-text search over titles and ingredients.' },
+  ingredient: { description: 'Only recipes with this ingredient (exact, case-insensitive).' },
+  page: { description: 'Deprecated OFFSET paging (page × size at most 1000): page with `limit` and `cursor` instead.', deprecated: true },
+  size: { description: 'Deprecated OFFSET paging, with `page`.', deprecated: true },
+};
+
+type Document = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+let document: Document | undefined;
+
+function describeParameters(doc: Document): Document {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, { parameters?: { name: string; in: string; description?: string }[] }>)) {
+      for (const parameter of op.parameters ?? []) {
+        const known = parameter.in === 'query' ? QUERY_PARAMETERS[parameter.name] : undefined;
+        if (known && parameter.description === undefined) Object.assign(parameter, known);
+      }
+    }
+  }
+  return doc;
+}
 
 /** The document (built once: the registry is complete once this module and its importers are loaded). */
 export function openApiDocument() {
-  document ??= new OpenApiGeneratorV31(registry.definitions).generateDocument({
-    openapi: '3.1.0',
-    info: {
-      title: 'Recommend Recipe',
-      version: '1.0.0',
-      description:
-        'Members register recipes; others recommend them, and recommendations earn points. ' +
-        'Every error is `{"error": {"code", "message", "details"?}}` with a fitting status; there is never a 500 for bad input.',
-    },
-    security: [{ bearer: [] }],
-  });
+  document ??= describeParameters(
+    new OpenApiGeneratorV31(registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info: {
+        title: 'Recommend Recipe',
+        version: '1.0.0',
+        description:
+          'Members register recipes; others recommend them, and recommendations earn points. ' +
+          'Every error is `{"error": {"code", "message", "details"?}}` with a fitting status; there is never a 500 for bad input.',
+      },
+      security: [{ bearer: [] }],
+    }),
+  );
   return document;
 }
