@@ -9,6 +9,7 @@ import { readTopic } from '../support/streams.js';
 import { startApp, startSidecarOnly } from '../support/system.js';
 import { useBacking } from '../support/use-system.js';
 import { createLogger, createSidecar } from '@recipe/shared';
+import { createCursors } from '../../services/myrecipe/src/cursor.js';
 import { createStore, type MyRecipeStore } from '../../services/myrecipe/src/store.js';
 import { createMyRecipes } from '../../services/myrecipe/src/usecases.js';
 
@@ -134,6 +135,7 @@ test("two replicas on real sidecars: a delete committing between a credit's read
       retryAfterSeconds: 5,
       deductionBreakerSeconds: 10,
       log,
+      cursors: createCursors(undefined),
     });
   let interleave: (() => Promise<unknown>) | undefined;
   // The other replica's delete lands right after this replica's first read, whichever it is.
@@ -171,5 +173,105 @@ test("two replicas on real sidecars: a delete committing between a credit's read
     (await dapr.invoke('myrecipe', 'GET', 'members/ivy/balance')).body,
     { memberId: 'ivy', balance: 0, recipes: {} },
     'the deleted recipe earns nothing, for good',
+  );
+});
+
+const listPage = (member: string, query: string, caller = member) =>
+  dapr.invoke('myrecipe', 'GET', `members/${member}/recipes?${query}`, { member: caller });
+
+async function allPages(member: string, limit: number) {
+  const titles: string[] = [];
+  for (let query = `limit=${limit}`; ;) {
+    const res = await listPage(member, query);
+    if (res.status !== 200) throw new Error(`${res.status} ${res.text}`);
+    titles.push(...(res.body.items as { title: string }[]).map((i) => i.title));
+    if (!res.body.nextCursor) return titles;
+    query = `limit=${limit}&cursor=${res.body.nextCursor}`;
+  }
+}
+
+test('when a member pages through their recipes on the real store, then each comes once, newest first; a tampered cursor is a 400, another member a 404', async (t) => {
+  for (let i = 0; i < 5; i++) {
+    const res = await dapr.invoke('myrecipe', 'POST', 'myrecipes', {
+      member: 'lena',
+      body: sampleRecipe(`Lena ${i}`),
+      headers: { 'x-member-name': encodeURIComponent('레나 K') },
+    });
+    t.is(res.status, 201, res.text);
+  }
+  t.deepEqual(await allPages('lena', 2), ['Lena 4', 'Lena 3', 'Lena 2', 'Lena 1', 'Lena 0']);
+  const first = await listPage('lena', 'limit=2');
+  const [body, tag] = (first.body.nextCursor as string).split('.');
+  const forged = `${Buffer.from(JSON.stringify({ below: 1 })).toString('base64url')}.${tag}`;
+  for (const cursor of [forged, `${body}.${tag!.slice(0, -1)}${tag!.endsWith('A') ? 'B' : 'A'}`]) {
+    const res = await listPage('lena', `limit=2&cursor=${cursor}`);
+    t.is(res.status, 400, res.text);
+    t.is(res.body.error.code, 'REQUEST.INVALID');
+  }
+  t.is((await listPage('lena', 'limit=2', 'mallory')).status, 404, 'only the member themself');
+  t.is((await listPage('lena', 'limit=500')).status, 400);
+
+  const registered = await eventually(
+    async () => {
+      const mine = (await readTopic(backing().redis, 'Registered')).filter((e) => e.data.memberId === 'lena');
+      return mine.length === 5 ? mine : undefined;
+    },
+    { what: "lena's Registered events", timeoutMs: 15_000 },
+  );
+  t.true(
+    registered.every((e) => e.data.authorName === '레나 K'),
+    "Registered carries the author's token name",
+  );
+});
+
+test('two replicas on real sidecars registering and deleting for one member at once keep the list exact, in chunks of at most 3 (PostgreSQL transactions, real ETags)', async (t) => {
+  const log = createLogger('replica', 'silent');
+  const sidecar = createSidecar({ host: '127.0.0.1', httpPort: myrecipeReplica.daprHttpPort, apiToken: myrecipeReplica.daprApiToken, log });
+  const replica = createMyRecipes({
+    store: createStore(sidecar, 'myrecipe-store'),
+    outbox: {
+      intend: async (topic) => ({ id: randomUUID(), topic, subject: {}, createdAt: new Date().toISOString() }),
+      finished: () => undefined,
+    },
+    recommendations: { withdraw: async () => ({ held: true, pointsRevoked: 0 }), releaseHold: async () => undefined },
+    clock: () => new Date(),
+    retryAfterSeconds: 5,
+    deductionBreakerSeconds: 10,
+    log,
+    cursors: createCursors(undefined),
+    // The member's first registration fixes the chunk size for every replica (it is kept in the list's head).
+    indexChunkSize: 3,
+  });
+  await replica.register('max', sampleRecipe('max first'));
+  const results = await Promise.all([
+    ...Array.from({ length: 5 }, (_, i) => register('max', sampleRecipe(`max app ${i}`)).then((r) => r.body.recipeId as string)),
+    ...Array.from({ length: 5 }, (_, i) => replica.register('max', sampleRecipe(`max replica ${i}`)).then((r) => r.recipe.recipeId)),
+  ]);
+  const gone = [results[0]!, results[6]!, results[8]!];
+  await Promise.all(gone.map((id) => replica.remove('max', id)));
+
+  const titles = await allPages('max', 2);
+  t.is(new Set(titles).size, titles.length, 'no recipe twice');
+  t.deepEqual([...titles].sort(), [
+    'max app 1',
+    'max app 2',
+    'max app 3',
+    'max app 4',
+    'max first',
+    'max replica 0',
+    'max replica 2',
+    'max replica 4',
+  ]);
+  const client = new pg.Client({ connectionString: backing().db.url });
+  await client.connect();
+  const records = await client.query<{ key: string; value: Buffer }>(
+    "SELECT key, value FROM myrecipe_state WHERE key LIKE 'myrecipe||recipes-of:max%'",
+  );
+  await client.end();
+  const sizes = records.rows.map((r) => (JSON.parse(r.value.toString('utf8')) as { entries: unknown[] }).entries.length);
+  t.true(sizes.length >= 4, `${sizes.length} list records`);
+  t.true(
+    sizes.every((n) => n <= 3),
+    JSON.stringify(sizes),
   );
 });
