@@ -1,4 +1,4 @@
-import { memberIdSchema, recipeIdSchema } from '@recipe/shared';
+import { memberIdSchema, nameSourceSchema, recipeIdSchema } from '@recipe/shared';
 import { z } from 'zod';
 
 // What the gateway answers, as zod schemas: the OpenAPI document is generated
@@ -56,23 +56,29 @@ export const deletionSchema = z
   })
   .meta({ id: 'Deletion' });
 
-/** GET /recipes/{recipeId}: a recommendable recipe as every member sees it. */
-const recipeFields = {
+/** An author as every member sees them: by display name, never by login subject. */
+const authorSchema = z
+  .strictObject({ displayName: z.string().meta({ description: 'the name the author set, or their token gave, or one generated' }) })
+  .meta({ id: 'Author' });
+
+/** A recommendable recipe: its totals. */
+const recipeTotals = {
   recipeId,
-  authorId: memberId,
   title: z.string(),
   registeredAt: timestamp,
   points,
   recommendations: z.number().int().min(0).meta({ description: 'how many members recommended it' }),
 };
-export const recipeSchema = z.strictObject(recipeFields).meta({ id: 'Recipe' });
+
+/** GET /recipes/{recipeId}: a recommendable recipe as every member sees it. */
+export const recipeSchema = z.strictObject({ ...recipeTotals, author: authorSchema }).meta({ id: 'Recipe' });
 
 export const recommendationSchema = z
   .strictObject({
-    ...recipeFields,
+    ...recipeTotals,
     alreadyRecommended: z.boolean().meta({ description: 'true for a repeat (200): no points were added' }),
   })
-  .meta({ id: 'Recommendation', description: 'The recipe after your recommendation' });
+  .meta({ id: 'Recommendation', description: 'The recipe after your recommendation (its author is not named)' });
 
 const recipeSummary = {
   recipeId,
@@ -81,24 +87,45 @@ const recipeSummary = {
   points,
 };
 
-export const catalogueItemSchema = z.strictObject({ ...recipeSummary, authorId: memberId }).meta({ id: 'CatalogueItem' });
+export const catalogueItemSchema = z.strictObject({ ...recipeSummary, author: authorSchema }).meta({ id: 'CatalogueItem' });
+
+const nextCursor = z.string().nullable().meta({ description: 'pass it as `cursor` for the next page; null on the last page' });
+const hasMore = z.boolean().meta({ description: 'whether there is a next page' });
 
 export const cataloguePageSchema = z
-  .strictObject({
-    items: z.array(catalogueItemSchema),
-    page: z.number().int().min(1),
-    size: z.number().int().min(1),
-    hasMore: z.boolean(),
-  })
-  .meta({ id: 'CataloguePage', description: 'Most recommended first' });
+  .union([
+    z.strictObject({ items: z.array(catalogueItemSchema), limit: z.number().int().min(1), hasMore, nextCursor }),
+    z
+      .strictObject({ items: z.array(catalogueItemSchema), page: z.number().int().min(1), size: z.number().int().min(1), hasMore })
+      .meta({ description: 'the deprecated OFFSET form (with `page` or `size`)', deprecated: true }),
+  ])
+  .meta({ id: 'CataloguePage' });
 
 export const myPageSchema = z
   .strictObject({
     memberId,
     balance: points.meta({ description: 'the points all your recipes earned' }),
     recipes: z.array(z.strictObject(recipeSummary)),
+    limit: z.number().int().min(1).optional(),
+    hasMore: hasMore.optional(),
+    nextCursor: nextCursor.optional(),
   })
   .meta({ id: 'MyPage' });
+
+/** GET /myrecipes: your recipes from the write side, newest first. */
+export const myRecipesPageSchema = z
+  .strictObject({
+    items: z.array(z.strictObject({ recipeId, title: z.string(), registeredAt: timestamp, points })),
+    nextCursor,
+  })
+  .meta({ id: 'MyRecipesPage' });
+
+export const profileSchema = z
+  .strictObject({
+    displayName: z.string().meta({ description: 'what other members see as the author of your recipes' }),
+    source: nameSourceSchema.meta({ description: "member: you set it; token: your identity token's name claim; generated: neither" }),
+  })
+  .meta({ id: 'Profile' });
 
 export const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readinessSchema = z

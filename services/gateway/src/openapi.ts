@@ -1,5 +1,12 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { catalogueQuerySchema, idempotencyKeySchema, newRecipeSchema, recipeIdSchema } from '@recipe/shared';
+import {
+  catalogueQuerySchema,
+  idempotencyKeySchema,
+  myRecipesQuerySchema,
+  newRecipeSchema,
+  profileUpdateSchema,
+  recipeIdSchema,
+} from '@recipe/shared';
 import { z } from 'zod';
 import {
   cataloguePageSchema,
@@ -8,6 +15,8 @@ import {
   healthSchema,
   myPageSchema,
   myRecipeSchema,
+  myRecipesPageSchema,
+  profileSchema,
   readinessSchema,
   recipeSchema,
   recommendationSchema,
@@ -186,6 +195,29 @@ operation({
   path: '/mypages/me',
   summary: 'Your recipes with their points, and your balance',
   responses: { 200: json(myPageSchema, 'Your page') },
+});
+
+operation({
+  method: 'get',
+  path: '/myrecipes',
+  summary: 'Your recipes, newest first, with their points (from the write side: a recipe is here as soon as it is registered)',
+  request: { query: myRecipesQuerySchema },
+  responses: { 200: json(myRecipesPageSchema, 'A page of your recipes') },
+});
+
+operation({
+  method: 'get',
+  path: '/members/me',
+  summary: 'Your profile: the name other members see',
+  responses: { 200: json(profileSchema, 'Your profile') },
+});
+
+operation({
+  method: 'put',
+  path: '/members/me',
+  summary: 'Set your display name',
+  request: { body: { required: true, content: { 'application/json': { schema: profileUpdateSchema.meta({ id: 'ProfileUpdate' }) } } } },
+  responses: { 200: json(profileSchema, 'Your profile, with the name set') },
 });
 
 // The gateway's own: health, and this description.
