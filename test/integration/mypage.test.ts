@@ -56,7 +56,7 @@ test('the migrations created the read model in its own schema', async (t) => {
   await client.end();
   t.deepEqual(
     rows.map((r) => r.table_name),
-    ['knex_migrations', 'knex_migrations_lock', 'recipes'],
+    ['knex_migrations', 'knex_migrations_lock', 'member_profiles', 'points_log', 'recipes'],
   );
 });
 
@@ -73,7 +73,7 @@ test('replicas starting at the same moment on an empty database all migrate it, 
     const { rows } = await replicas[0]!.raw('SELECT name FROM mypage.knex_migrations ORDER BY id');
     t.deepEqual(
       rows.map((r: { name: string }) => r.name),
-      ['001_recipes_and_processed_events', '002_drop_processed_events'],
+      ['001_recipes_and_processed_events', '002_drop_processed_events', '003_search_and_keyset_paging', '004_member_profiles'],
     );
   } finally {
     await Promise.all(replicas.map((knex) => knex.destroy()));
@@ -147,6 +147,45 @@ test('the catalogue lists live recipes most recommended first, with pages', asyn
   t.is(second.body.items[0].points, 100);
   t.is((await dapr.invoke('mypage', 'GET', 'catalogue?size=1000')).status, 400);
   t.is((await dapr.invoke('mypage', 'GET', 'catalogue?sort=points')).status, 400);
+});
+
+test('Registered events with ingredients make recipes searchable, in English and Hangul, and pages follow their cursors', async (t) => {
+  const tag = randomUUID().slice(0, 8);
+  const [stew, braise] = [randomUUID(), randomUUID()];
+  await asMyrecipe.publish(
+    'Registered',
+    { recipeId: stew, memberId: 'kim', title: `김치찌개 ${tag}`, ingredients: ['김치', 'Pork belly', '두부'], registeredAt: now() },
+    `Registered:${stew}`,
+  );
+  // An event from before ingredients were carried: still valid, searchable by its title.
+  await registered(braise, 'kim', `두부조림 ${tag}`);
+  const search = async (query: string) =>
+    ((await dapr.invoke('mypage', 'GET', `catalogue?${query}`)).body.items as { recipeId: string }[]).map((i) => i.recipeId);
+  t.deepEqual(
+    await eventually(
+      async () =>
+        (await search(`q=${encodeURIComponent(tag)}`)).length === 2 ? search(`q=${encodeURIComponent(`두부 ${tag}`)}`) : undefined,
+      {
+        what: 'both listed',
+      },
+    ),
+    [braise, stew],
+  );
+  t.deepEqual(await search(`q=${encodeURIComponent(`김치 ${tag}`)}`), [stew]);
+  t.deepEqual(await search(`q=${tag}&ingredient=PORK%20BELLY`), [stew]);
+
+  const first = await dapr.invoke('mypage', 'GET', 'mypages/kim?limit=1');
+  t.like(first.body, { memberId: 'kim', limit: 1, hasMore: true });
+  t.is(first.body.recipes[0].recipeId, braise, 'newest first');
+  const second = await dapr.invoke('mypage', 'GET', `mypages/kim?limit=1&cursor=${first.body.nextCursor}`);
+  t.like(second.body, { hasMore: false, nextCursor: null });
+  t.is(second.body.recipes[0].recipeId, stew);
+  const foreign = await dapr.invoke('mypage', 'GET', `mypages/lee?limit=1&cursor=${first.body.nextCursor}`);
+  t.is(foreign.status, 400);
+  t.like(foreign.body.error, { code: 'REQUEST.INVALID', details: [{ field: 'cursor' }] });
+  t.is((await dapr.invoke('mypage', 'GET', `catalogue?cursor=${first.body.nextCursor}`)).status, 400);
+  t.is((await dapr.invoke('mypage', 'GET', `catalogue?q=x&page=2`)).status, 400, 'no OFFSET paging of a search');
+  t.is((await dapr.invoke('mypage', 'GET', `catalogue?page=11&size=100`)).status, 400, 'the OFFSET form stops at 1000 entries');
 });
 
 test('when a malformed Deleted arrives, then it is dead-lettered', async (t) => {

@@ -8,6 +8,7 @@ import {
   retryNotSent,
   MEMBER_HEADER,
   catalogueQuerySchema,
+  myPageQuerySchema,
   idempotencyKeySchema,
   newRecipeSchema,
   parseInput,
@@ -119,8 +120,8 @@ export function routes({
 
   // The listing is a query, served by the read model (CQRS); one recipe comes from its owner.
   router.get('/recipes', async (ctx) => {
-    const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
-    const listing = (await call(ctx, apps.mypage, `catalogue?page=${page}&size=${size}`)) as { items: { authorId?: unknown }[] };
+    const query = parseInput(catalogueQuerySchema, ctx.query, 'query');
+    const listing = (await call(ctx, apps.mypage, withQuery('catalogue', query))) as { items: { authorId?: unknown }[] };
     ctx.body = { ...listing, items: await authors.many(listing.items ?? []) };
   });
 
@@ -138,12 +139,19 @@ export function routes({
   });
 
   router.get('/mypages/me', async (ctx) => {
-    ctx.body = await call(ctx, apps.mypage, `mypages/${encodeURIComponent(ctx.state.memberId as string)}`);
+    const query = ctx.querystring ? parseInput(myPageQuerySchema, ctx.query, 'query') : {};
+    ctx.body = await call(ctx, apps.mypage, withQuery(`mypages/${encodeURIComponent(ctx.state.memberId as string)}`, query));
   });
 
   memberRoutes(router, call, apps);
 
   return router;
+}
+
+/** The path with only the fields a query schema let through, encoded again: nothing else of the client's query reaches a service. */
+function withQuery(path: string, query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))).toString();
+  return qs ? `${path}?${qs}` : path;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sidecarApp, type ServiceApp, type ServiceDeps } from '@recipe/shared';
 import type { Config } from './config.js';
+import type { Listings } from './listing.js';
 import type { Profiles } from './profiles.js';
 import { routes } from './routes.js';
 import type { ReadModel } from './store.js';
@@ -10,9 +11,9 @@ function isDatabaseError(err: unknown): boolean {
 }
 
 /** The Koa app, never listening: main.ts serves it, tests drive it in-process. */
-export function createApp(config: Config, deps: ServiceDeps, readModel: ReadModel, profiles: Profiles): ServiceApp {
+export function createApp(config: Config, deps: ServiceDeps, readModel: ReadModel, listings: Listings, profiles: Profiles): ServiceApp {
   return sidecarApp('mypage', config, deps, {
-    router: routes({ readModel, profiles, log: deps.log }),
+    router: routes({ readModel, listings, profiles, log: deps.log }),
     readiness: { database: () => readModel.ping() },
     isDependencyError: isDatabaseError,
   });

@@ -11,6 +11,6 @@ export const catalogueItem = (row: RecipeRow) => ({ ...recipeSummary(row), autho
 
 export const auditRow = (row: RecipeRow) => ({ ...catalogueItem(row), deleted: row.deleted_at !== null });
 
-export function memberPageView(memberId: string, page: { rows: RecipeRow[]; balance: number }) {
-  return { memberId, balance: page.balance, recipes: page.rows.map(recipeSummary) };
+export function memberPageView(memberId: string, view: { rows: RecipeRow[]; balance: number; page: object }) {
+  return { memberId, balance: view.balance, recipes: view.rows.map(recipeSummary), ...view.page };
 }

@@ -3,6 +3,7 @@ import {
   catalogueQuerySchema,
   deletedSchema,
   memberIdOf,
+  myPageQuerySchema,
   parseInput,
   recommendedSchema,
   registeredSchema,
@@ -12,11 +13,13 @@ import {
 } from '@recipe/shared';
 import { z } from 'zod';
 import { auditRow, catalogueItem, memberPageView } from './domain.js';
+import type { Listings } from './listing.js';
 import { profileRoutes, type Profiles } from './profiles.js';
 import type { ReadModel } from './store.js';
 
 export interface RouteDeps {
   readModel: ReadModel;
+  listings: Listings;
   profiles: Profiles;
   log: Logger;
 }
@@ -27,18 +30,18 @@ const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
-export function routes({ readModel, profiles, log }: RouteDeps): Router {
+export function routes({ readModel, listings, profiles, log }: RouteDeps): Router {
   const router = new Router();
 
   router.get('/mypages/:memberId', async (ctx) => {
     const memberId = memberIdOf(ctx);
-    ctx.body = memberPageView(memberId, await readModel.memberPage(memberId));
+    const query = parseInput(myPageQuerySchema, ctx.query, 'query');
+    ctx.body = memberPageView(memberId, await listings.memberPage(memberId, query));
   });
 
   router.get('/catalogue', async (ctx) => {
-    const { page, size } = parseInput(catalogueQuerySchema, ctx.query, 'query');
-    const { rows, hasMore } = await readModel.catalogue(size, (page - 1) * size);
-    ctx.body = { items: rows.map(catalogueItem), page, size, hasMore };
+    const { rows, page } = await listings.catalogue(parseInput(catalogueQuerySchema, ctx.query, 'query'));
+    ctx.body = { items: rows.map(catalogueItem), ...page };
   });
 
   // Internal (not routed by the gateway): the whole read model, for the invariant checker.

@@ -1,6 +1,7 @@
 import type { Deleted, Logger, Recommended, Registered } from '@recipe/shared';
 import knex, { type Knex } from 'knex';
 import { migrationSource } from './migrations.js';
+import { searchDocument, SEARCH_VECTOR_SQL } from './search.js';
 
 export interface RecipeRow {
   recipe_id: string;
@@ -64,19 +65,42 @@ export async function migrate(db: Knex, schema: string, log: Logger): Promise<vo
  */
 export function createReadModel(db: Knex) {
   return {
-    onRegistered: (e: Registered) =>
-      db.raw(
-        `INSERT INTO recipes (recipe_id, member_id, title, registered_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (recipe_id) DO UPDATE SET title = EXCLUDED.title, registered_at = EXCLUDED.registered_at, updated_at = now()
+    // Listing a recipe and raising its points stamp the row with the writing
+    // transaction's id, and every total goes into points_log: what keyset
+    // paging needs to see the catalogue as of a snapshot (listing.ts).
+    onRegistered: (e: Registered) => {
+      const doc = searchDocument(e.title, e.ingredients ?? []);
+      return db.raw(
+        `INSERT INTO recipes (recipe_id, member_id, title, registered_at, ingredients, ingredient_keys, search_text, search, listed_xid, changed_xid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ${SEARCH_VECTOR_SQL}, pg_current_xact_id(), pg_current_xact_id())
+         ON CONFLICT (recipe_id) DO UPDATE SET title = EXCLUDED.title, registered_at = EXCLUDED.registered_at,
+           ingredients = EXCLUDED.ingredients, ingredient_keys = EXCLUDED.ingredient_keys, search_text = EXCLUDED.search_text,
+           search = EXCLUDED.search, listed_xid = EXCLUDED.listed_xid, changed_xid = EXCLUDED.changed_xid, updated_at = now()
          WHERE recipes.title IS NULL`,
-        [e.recipeId, e.memberId, e.title, e.registeredAt],
-      ),
+        [
+          e.recipeId,
+          e.memberId,
+          e.title,
+          e.registeredAt,
+          e.ingredients ?? [],
+          doc.ingredientKeys,
+          doc.searchText,
+          e.title,
+          doc.ingredientsText,
+          doc.titlePieces,
+          doc.ingredientPieces,
+        ],
+      );
+    },
 
     onRecommended: (e: Recommended) =>
       db.raw(
-        `INSERT INTO recipes (recipe_id, member_id, points) VALUES (?, ?, ?)
-         ON CONFLICT (recipe_id) DO UPDATE SET points = EXCLUDED.points, updated_at = now()
-         WHERE recipes.points < EXCLUDED.points`,
+        `WITH raised AS (
+           INSERT INTO recipes (recipe_id, member_id, points, changed_xid) VALUES (?, ?, ?, pg_current_xact_id())
+           ON CONFLICT (recipe_id) DO UPDATE SET points = EXCLUDED.points, changed_xid = EXCLUDED.changed_xid, updated_at = now()
+           WHERE recipes.points < EXCLUDED.points
+           RETURNING recipe_id, points, changed_xid)
+         INSERT INTO points_log (recipe_id, points, xid) SELECT recipe_id, points, changed_xid FROM raised ON CONFLICT DO NOTHING`,
         [e.recipeId, e.authorId, e.recipePoints],
       ),
 
@@ -87,31 +111,6 @@ export function createReadModel(db: Knex) {
          WHERE recipes.deleted_at IS NULL`,
         [e.recipeId, e.memberId, e.deletedAt],
       ),
-
-    /**
-     * A member's live recipes, newest first, and their balance: the points of
-     * exactly the recipes listed (a row still waiting for its Registered is
-     * neither listed nor counted).
-     */
-    async memberPage(memberId: string) {
-      const rows = await db<RecipeRow>('recipes')
-        .where({ member_id: memberId })
-        .whereNull('deleted_at')
-        .whereNotNull('title')
-        .orderBy([{ column: 'registered_at', order: 'desc' }, 'recipe_id']);
-      return { rows, balance: rows.reduce((sum, r) => sum + r.points, 0) };
-    },
-
-    /** Live, registered recipes, most recommended first. */
-    async catalogue(limit: number, offset: number) {
-      const rows = await db<RecipeRow>('recipes')
-        .whereNull('deleted_at')
-        .whereNotNull('title')
-        .orderBy([{ column: 'points', order: 'desc' }, { column: 'registered_at', order: 'desc' }, 'recipe_id'])
-        .limit(limit + 1)
-        .offset(offset);
-      return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
-    },
 
     /** Every row, deleted ones too, in id order: for the invariant checker. */
     async allRecipes(after: string | undefined, limit: number) {

@@ -111,8 +111,32 @@ test.serial('when ids in paths hold .., %2F, %2e%2e, ||, %00, unicode or are ver
   await storm(t, 'ids in paths', 5, 45, fc.oneof({ weight: 9, arbitrary: probes }, { weight: 1, arbitrary: internal }));
 });
 
-test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx', async (t) => {
-  const { storm, anyMemberToken } = stage();
+test.serial('when GET /recipes and GET /mypages/me have odd query strings, then 200 or 400, never 5xx', async (t) => {
+  const { storm, anyMemberToken, seeded } = stage();
+  // Real cursors (of the catalogue, and of alice's page), and ways to spoil them.
+  const cursorOf = async (reply: Promise<{ body: { nextCursor?: unknown } }>) => {
+    const cursor = (await reply).body.nextCursor;
+    if (typeof cursor !== 'string') throw new Error('no cursor to start from: the stage seeds several recipes');
+    return cursor;
+  };
+  const realCursors = [
+    await cursorOf(seeded.carol.client.get('/recipes?limit=1')),
+    await cursorOf(seeded.alice.client.get('/mypages/me?limit=1')),
+  ];
+  const spoilt = realCursors.flatMap((c) => {
+    const [body, tag] = c.split('.') as [string, string];
+    const flip = (v: string, i: number) => v.slice(0, i) + (v[i] === 'A' ? 'B' : 'A') + v.slice(i + 1);
+    return [
+      c,
+      flip(body, 5),
+      `${body}.${flip(tag, 2)}`,
+      `${body}.${tag}x`,
+      `${body}.`,
+      `.${tag}`,
+      `${body}.${tag}.${tag}`,
+      `${body}${tag}`,
+    ];
+  });
   const key = fc.constantFrom(
     'page',
     'size',
@@ -120,7 +144,12 @@ test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx
     'size',
     'sort',
     'limit',
+    'limit',
+    'cursor',
+    'cursor',
+    'ingredient',
     'offset',
+    'q',
     'q',
     '__proto__',
     'constructor',
@@ -178,6 +207,29 @@ test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx
     fc.double().map(String),
     fc.string({ unit: 'grapheme', maxLength: 12 }).map(encodeURIComponent),
     fc.integer({ min: 100, max: 3000 }).map((n) => '9'.repeat(n)),
+    // Search text: Hangul, websearch syntax, LIKE and tsquery metacharacters, NUL and other controls.
+    fc
+      .constantFrom(
+        '김치',
+        '두부조림',
+        '김',
+        'kimchi',
+        'kimchi -pork',
+        '"kimchi stew"',
+        'a or b',
+        "'",
+        '\\',
+        '%',
+        '_',
+        '&|!():*',
+        '\u0000',
+        '\u001f',
+        '\u2028',
+      )
+      .map(encodeURIComponent),
+    fc.constantFrom('%EA%B9', '%ED%A0%80', '%25%', '+', '%20%20', 'a'.repeat(201), '가'.repeat(200)),
+    fc.constantFrom(...spoilt).map(encodeURIComponent),
+    fc.string({ unit: fc.constantFrom(...'ABCxyz019-_.'), minLength: 1, maxLength: 80 }),
   );
   const pair = fc.tuple(key, value, fc.constantFrom('=', '', '==', '=')).map(([k, v, eq]) => (eq === '' ? k : `${k}${eq}${v}`));
   const query = fc.oneof(
@@ -191,11 +243,25 @@ test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx
     {
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom('page', 'size', 'q', 'x'), fc.constantFrom('9', 'a', '%41'), fc.integer({ min: 4000, max: 15500 }))
+        .tuple(
+          fc.constantFrom('page', 'size', 'q', 'cursor', 'ingredient', 'x'),
+          fc.constantFrom('9', 'a', '%41', '%EA%B9%80'),
+          fc.integer({ min: 4000, max: 15500 }),
+        )
         .map(([k, unit, n]) => ({ what: 'one long value', qs: `${k}=${unit.repeat(Math.floor(n / unit.length))}` })),
     },
   );
-  const probes = fc.tuple(query, anyMemberToken('query')).map(([q, token]): Probe => ({
+  const isCursor = (v: unknown) => v === null || (typeof v === 'string' && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(v));
+  const pageOf = (body: { limit?: unknown; hasMore?: unknown; nextCursor?: unknown }, items: unknown) =>
+    Array.isArray(items) &&
+    Number.isInteger(body.limit) &&
+    (body.limit as number) >= 1 &&
+    (body.limit as number) <= 100 &&
+    items.length <= (body.limit as number) &&
+    typeof body.hasMore === 'boolean' &&
+    isCursor(body.nextCursor) &&
+    body.hasMore === (body.nextCursor !== null);
+  const catalogue = fc.tuple(query, anyMemberToken('query')).map(([q, token]): Probe => ({
     label: `GET /recipes? with ${q.what} (${q.qs.length} chars)`,
     group: `GET /recipes? with ${q.what}`,
     method: 'GET',
@@ -205,7 +271,7 @@ test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx
     check: (reply) => {
       if (reply.status !== 200) return undefined;
       const body = JSON.parse(reply.text) as { items?: unknown; page?: unknown; size?: unknown; hasMore?: unknown };
-      const ok =
+      const offsetForm =
         Array.isArray(body.items) &&
         Number.isInteger(body.page) &&
         Number.isInteger(body.size) &&
@@ -213,9 +279,25 @@ test.serial('when GET /recipes has odd query strings, then 200 or 400, never 5xx
         (body.size as number) >= 1 &&
         (body.size as number) <= 100 &&
         body.items.length <= (body.size as number);
-      return ok ? undefined : `a 200 that is not a catalogue page: ${clip(reply.text, 200)}`;
+      return offsetForm || pageOf(body, body.items) ? undefined : `a 200 that is not a catalogue page: ${clip(reply.text, 200)}`;
     },
   }));
+  const myPage = fc.tuple(query, anyMemberToken('query')).map(([q, token]): Probe => ({
+    label: `GET /mypages/me? with ${q.what} (${q.qs.length} chars)`,
+    group: `GET /mypages/me? with ${q.what}`,
+    method: 'GET',
+    target: `/mypages/me?${q.qs}`,
+    headers: [auth(token)],
+    expect: [200, 400],
+    check: (reply) => {
+      if (reply.status !== 200) return undefined;
+      const body = JSON.parse(reply.text) as { memberId?: unknown; balance?: unknown; recipes?: unknown; limit?: unknown };
+      return typeof body.memberId === 'string' && Number.isInteger(body.balance) && pageOf(body, body.recipes)
+        ? undefined
+        : `a 200 that is not a page of one's own: ${clip(reply.text, 200)}`;
+    },
+  }));
+  const probes = fc.oneof({ weight: 3, arbitrary: catalogue }, { weight: 2, arbitrary: myPage });
   await storm(t, 'query strings', 7, 25, probes);
 });
 

@@ -79,10 +79,14 @@ export async function snapshot(system: System, seeded: Seeds, recipes: SeededRec
   };
   const { alice, bob, carol } = seeded;
   const catalogue: unknown[] = [];
-  for (let page = 1; ; page++) {
-    const body = (await ok(carol.client.get(`/recipes?page=${page}&size=100`), 'catalogue')) as { items: unknown[]; hasMore: boolean };
+  for (let cursor = ''; ;) {
+    const body = (await ok(carol.client.get(`/recipes?limit=100${cursor && `&cursor=${cursor}`}`), 'catalogue')) as {
+      items: unknown[];
+      nextCursor: string | null;
+    };
     catalogue.push(...body.items);
-    if (!body.hasMore) break;
+    if (!body.nextCursor) break;
+    cursor = body.nextCursor;
   }
   return {
     pages: {
