@@ -1,7 +1,10 @@
 import test from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Context, Next } from 'koa';
+import { newRecipe, recipeSummary, recipeView } from '../../myrecipe/src/domain.js';
+import { placeholder, publicView, register } from '../../recipe/src/domain.js';
 import { DOC_ASSETS } from '../src/docs.js';
+import { myRecipeSchema, myRecipesPageSchema, recipeSchema, recommendationSchema } from '../src/openapi-schemas.js';
 import { openApiDocument } from '../src/openapi.js';
 import { routes } from '../src/routes.js';
 import { gateway, sign } from './support.js';
@@ -121,4 +124,19 @@ test('when anyone asks for /openapi.json or /docs, then they are served without 
   t.is(member.status, 401, 'the API itself still needs a token');
   const withToken = await fetch(`${base}/openapi.json`, { headers: { authorization: `Bearer ${await sign('alice')}` } });
   t.is(withToken.status, 200, 'a token does no harm');
+});
+
+test('when the services build their answers, then they are what the document says the gateway passes on', (t) => {
+  const input = { title: 'Kimchi stew', ingredients: ['kimchi', 'tofu'], steps: ['Simmer.'] };
+  const recipe = newRecipe('alice', input, 'key-1', new Date());
+  const ledger = { memberId: 'alice', points: { [recipe.recipeId]: 20 } };
+  t.notThrows(() => myRecipeSchema.parse(recipeView(recipe, undefined)), 'POST /myrecipes 201');
+  t.notThrows(() => myRecipeSchema.parse(recipeView({ ...recipe, abortedDeletions: ['x'] }, ledger)), 'GET /myrecipes/{recipeId} 200');
+  t.notThrows(() => myRecipesPageSchema.parse({ items: [recipeSummary(recipe, ledger)], nextCursor: null }), 'GET /myrecipes 200');
+
+  const head = register(placeholder(recipe.recipeId, 'alice'), { title: input.title, registeredAt: recipe.registeredAt })!;
+  const { authorId: _hidden, ...view } = publicView(head);
+  t.notThrows(() => recipeSchema.parse({ ...view, author: { displayName: 'Alice' } }), 'GET /recipes/{recipeId} 200');
+  t.notThrows(() => recommendationSchema.parse({ ...view, alreadyRecommended: false }), 'POST /recipes/{recipeId}/recommendations 201');
+  t.throws(() => recipeSchema.parse(publicView(head)), undefined, 'a login subject (authorId) is never in the document');
 });
