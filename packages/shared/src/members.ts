@@ -87,9 +87,15 @@ export const myRecipeSummarySchema = z.object({
   points: z.number().int().min(0),
 });
 
-/** One page of GET /myrecipes, newest first; `nextCursor` is null on the last page. */
+/**
+ * One page of GET /myrecipes, newest first: pass `nextCursor` back for the
+ * next page; it is null (and `hasMore` false) on the last one. A page may
+ * hold fewer than `limit` items and still have more (see DESIGN.md).
+ */
 export const myRecipesPageSchema = z.object({
   items: z.array(myRecipeSummarySchema),
+  limit: z.number().int(),
+  hasMore: z.boolean(),
   nextCursor: z.string().nullable(),
 });
 export type MyRecipesPage = z.infer<typeof myRecipesPageSchema>;

@@ -285,14 +285,15 @@ export function createMyRecipes({
     const scope = `myrecipes:${memberId}`;
     const below = cursor === undefined ? Number.MAX_SAFE_INTEGER : cursors.open(scope, cursor, listPosition).below;
     const head = await store.getIndexHead(memberId);
-    if (!head) return { items: [], nextCursor: null };
+    if (!head) return { items: [], limit, hasMore: false, nextCursor: null };
     const { ids, next } = await pageOfIds(head.value, below, limit, async (chunk) => (await store.getIndexChunk(memberId, chunk))?.value);
     const [ledger, recipes] = await Promise.all([store.getLedger(memberId), Promise.all(ids.map((e) => store.getRecipe(e.recipeId)))]);
     const items = recipes
       .map((r) => r?.value)
       .filter((r): r is Recipe => isLive(r) && r.memberId === memberId)
       .map((r) => recipeSummary(r, ledger?.value));
-    return { items, nextCursor: next === undefined ? null : cursors.seal(scope, { below: next }) };
+    const nextCursor = next === undefined ? null : cursors.seal(scope, { below: next });
+    return { items, limit, hasMore: nextCursor !== null, nextCursor };
   }
 
   /** Credits the author; a deleted recipe earns nothing (its Recommended may arrive late). */
