@@ -104,11 +104,11 @@ export const cataloguePageSchema = z
 export const myPageSchema = z
   .strictObject({
     memberId,
-    balance: points.meta({ description: 'the points all your recipes earned' }),
-    recipes: z.array(z.strictObject(recipeSummary)),
-    limit: z.number().int().min(1).optional(),
-    hasMore: hasMore.optional(),
-    nextCursor: nextCursor.optional(),
+    balance: points.meta({ description: 'the points all your recipes earned (all of them, not only this page)' }),
+    recipes: z.array(z.strictObject(recipeSummary)).meta({ description: 'newest first' }),
+    limit: z.number().int().min(1),
+    hasMore,
+    nextCursor,
   })
   .meta({ id: 'MyPage' });
 

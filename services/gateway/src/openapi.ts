@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteCo
 import {
   catalogueQuerySchema,
   idempotencyKeySchema,
+  myPageQuerySchema,
   myRecipesQuerySchema,
   newRecipeSchema,
   profileUpdateSchema,
@@ -164,7 +165,17 @@ operation({
 operation({
   method: 'get',
   path: '/recipes',
-  summary: 'The catalogue, most recommended first',
+  summary: 'The catalogue, most recommended first; search it with q and ingredient',
+  description:
+    'Paged by `limit` and `cursor` (pass `nextCursor` back, with the same `q` and `ingredient`, until it is null). ' +
+    'Paging to the end, no recipe comes twice, and every recipe listed when the first page was fetched and not deleted meanwhile ' +
+    'comes exactly once, whatever is registered, recommended or deleted meanwhile: the order is by points as of the first page ' +
+    '(each item shows its points now); recipes registered since do not appear.\n\n' +
+    '`q` matches whole words of titles and ingredients (English stemmed, websearch syntax: `"kimchi stew"`, `kimchi -pork`, `a or b`), ' +
+    'Korean anywhere inside a word (`찌개` finds 김치찌개), and from three characters on any substring. `ingredient` matches one whole ' +
+    'ingredient, ignoring case and spacing. Results come best match first (title above ingredients, substring-only last), ' +
+    'then most recommended, then newest.\n\n' +
+    'The OFFSET form (`page`, `size`) is deprecated: capped at the first 1000 entries, not combinable with the others.',
   request: { query: catalogueQuerySchema },
   responses: { 200: json(cataloguePageSchema, 'A page of the catalogue') },
 });
@@ -193,7 +204,8 @@ operation({
 operation({
   method: 'get',
   path: '/mypages/me',
-  summary: 'Your recipes with their points, and your balance',
+  summary: 'Your recipes with their points, newest first, a page at a time, and your balance (of all your recipes)',
+  request: { query: myPageQuerySchema },
   responses: { 200: json(myPageSchema, 'Your page') },
 });
 
