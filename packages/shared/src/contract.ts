@@ -31,7 +31,7 @@ export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'Id
 /** An opaque paging cursor as the client got it (the service checks its signature). */
 const cursor = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{1,100}$/, 'cursor must be a nextCursor this API returned, unchanged');
+  .regex(/^[A-Za-z0-9_-]{1,6000}\.[A-Za-z0-9_-]{1,100}$/, 'cursor must be a nextCursor this API returned, unchanged');
 /** Entries per page; 20 when not given. */
 const limit = z.coerce.number().int().min(1).max(100);
 export const DEFAULT_PAGE_LIMIT = 20;
