@@ -116,6 +116,8 @@ export const myPageSchema = z
 export const myRecipesPageSchema = z
   .strictObject({
     items: z.array(z.strictObject({ recipeId, title: z.string(), registeredAt: timestamp, points })),
+    limit: z.number().int().min(1),
+    hasMore,
     nextCursor,
   })
   .meta({ id: 'MyRecipesPage' });

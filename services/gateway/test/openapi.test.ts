@@ -132,7 +132,10 @@ test('when the services build their answers, then they are what the document say
   const ledger = { memberId: 'alice', points: { [recipe.recipeId]: 20 } };
   t.notThrows(() => myRecipeSchema.parse(recipeView(recipe, undefined)), 'POST /myrecipes 201');
   t.notThrows(() => myRecipeSchema.parse(recipeView({ ...recipe, abortedDeletions: ['x'] }, ledger)), 'GET /myrecipes/{recipeId} 200');
-  t.notThrows(() => myRecipesPageSchema.parse({ items: [recipeSummary(recipe, ledger)], nextCursor: null }), 'GET /myrecipes 200');
+  t.notThrows(
+    () => myRecipesPageSchema.parse({ items: [recipeSummary(recipe, ledger)], limit: 20, hasMore: false, nextCursor: null }),
+    'GET /myrecipes 200',
+  );
 
   const head = register(placeholder(recipe.recipeId, 'alice'), { title: input.title, registeredAt: recipe.registeredAt })!;
   const { authorId: _hidden, ...view } = publicView(head);
