@@ -82,6 +82,7 @@ const OWN_ROUTES: Record<string, string> = {
 };
 const SAMPLE_BODIES: Record<string, unknown> = {
   'POST /myrecipes': { title: 'Kkakdugi', ingredients: ['radish'], steps: ['Cube, salt, season, ferment.'] },
+  'PUT /members/me': { displayName: 'Kkakdugi fan' },
 };
 
 test('every public route of the gateway makes only calls access.ts lets the gateway make', async (t) => {
