@@ -45,7 +45,7 @@ export async function registeredRoutes(): Promise<Registered[]> {
     }),
     myrecipe: myrecipe.routes({ myRecipes: {} as never, outbox, log }),
     recipe: recipe.routes({ catalogue: {} as never, outbox, log }),
-    mypage: mypage.routes({ readModel: {} as never, profiles: {} as never, log }),
+    mypage: mypage.routes({ readModel: {} as never, listings: {} as never, profiles: {} as never, log }),
   };
   return Object.entries(routers).flatMap(([app, router]) =>
     router.stack.flatMap((layer) =>
