@@ -38,16 +38,18 @@ export const authorSchema = z.object({ displayName: z.string() });
 /**
  * The name an identity token's `name` (or else `nickname`) claim gives, made
  * fit to show: control characters and line breaks become spaces, runs of
- * spaces one, cut to 50 characters. Nothing usable: undefined.
+ * spaces one, cut to 50 characters. Nothing usable, or a claim that is just
+ * the login subject again (some providers put the e-mail in both): undefined.
  */
-export function nameFromClaims(claims: { name?: unknown; nickname?: unknown }): string | undefined {
+export function nameFromClaims(claims: { sub?: unknown; name?: unknown; nickname?: unknown }): string | undefined {
+  const subject = typeof claims.sub === 'string' ? claims.sub.toLowerCase() : undefined;
   for (const claim of [claims.name, claims.nickname]) {
     if (typeof claim !== 'string') continue;
     const cleaned = [...claim.replace(new RegExp(CONTROL.source, 'g'), ' ').replace(/\s+/g, ' ').trim()]
       .slice(0, DISPLAY_NAME_MAX)
       .join('')
       .trim();
-    if (cleaned) return cleaned;
+    if (cleaned && cleaned.toLowerCase() !== subject) return cleaned;
   }
   return undefined;
 }

@@ -127,7 +127,7 @@ export function createAuthenticator({
       });
       const sub = memberIdSchema.safeParse(payload.sub);
       if (!sub.success) throw unauthenticated('the token subject is not a valid member id');
-      return { sub: sub.data, name: nameFromClaims(payload as { name?: unknown; nickname?: unknown }), exp: payload.exp! };
+      return { sub: sub.data, name: nameFromClaims(payload), exp: payload.exp! };
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof KeySetUnavailable) {

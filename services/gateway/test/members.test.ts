@@ -95,13 +95,15 @@ test('when a member reads their profile, then it comes from mypage with the name
   const headers: Record<string, string>[] = [];
   fake.handle('mypage GET profiles/alice', (o: InvokeOptions) => {
     headers.push(o.headers!);
-    return { displayName: 'Alice', source: 'token' };
+    return { displayName: 'Ali K.', source: 'token' };
   });
-  t.deepEqual((await call('GET', '/members/me', { token: await withClaims('alice', { nickname: 'Alice' }) })).body, {
-    displayName: 'Alice',
+  t.deepEqual((await call('GET', '/members/me', { token: await withClaims('alice', { nickname: 'Ali K.' }) })).body, {
+    displayName: 'Ali K.',
     source: 'token',
   });
   await call('GET', '/members/me', { token: await sign('alice') });
-  t.is(headers[0]!['x-member-name'], 'Alice');
+  await call('GET', '/members/me', { token: await withClaims('alice', { name: 'ALICE', nickname: 'alice' }) });
+  t.is(headers[0]!['x-member-name'], 'Ali%20K.');
   t.false('x-member-name' in headers[1]!, 'a token without a name sends none');
+  t.false('x-member-name' in headers[2]!, 'nor one whose name is only the login subject again');
 });
