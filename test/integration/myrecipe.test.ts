@@ -60,7 +60,13 @@ test('when a recipe is registered, then it is stored in PostgreSQL and Registere
   const all = (await readTopic(backing().redis, 'Registered')).filter((e) => e.data.recipeId === recipeId);
   t.is(all.length, 1, 'one delivery per event');
   t.is(events[0]!.id, `Registered:${recipeId}`);
-  t.deepEqual(events[0]!.data, { recipeId, memberId: 'alice', title: 'Japchae', registeredAt: res.body.registeredAt });
+  t.deepEqual(events[0]!.data, {
+    recipeId,
+    memberId: 'alice',
+    title: 'Japchae',
+    ingredients: sampleRecipe('Japchae').ingredients,
+    registeredAt: res.body.registeredAt,
+  });
 });
 
 test('when the same Idempotency-Key is sent five times at once, then exactly one recipe exists', async (t) => {
