@@ -160,6 +160,43 @@ test('the catalogue is most recommended first and paginated', async (t) => {
   t.is((await author.get('/recipes?size=0')).status, 400);
 });
 
+test('search by words (English and Korean) and by ingredient, and cursor paging to the end', async (t) => {
+  const [cook, reader] = await Promise.all([member('cook'), member('reader')]);
+  const tag = randomUUID().slice(0, 8);
+  const body = { title: `순두부찌개 ${tag}`, ingredients: ['Soft tofu', '바지락', 'gochugaru'], steps: ['Simmer.'] };
+  const [created, other] = await Promise.all([cook.post('/myrecipes', body), cook.post('/myrecipes', sampleRecipe(`Plain ${tag}`))]);
+  t.is(created.status, 201);
+  t.is(other.status, 201);
+  const found = (query: string) =>
+    reader.get(`/recipes?${query}`).then((r) => (r.body.items as { recipeId: string }[]).map((i) => i.recipeId));
+  t.deepEqual(
+    await eventually(async () => ((await found(`q=${tag}`)).length === 2 ? found(`q=${encodeURIComponent(`찌개 ${tag}`)}`) : undefined), {
+      what: 'searchable',
+    }),
+    [created.body.recipeId],
+  );
+  t.deepEqual(await found(`q=gochugaru%20${tag}`), [created.body.recipeId]);
+  t.deepEqual(await found(`q=${tag}&ingredient=soft%20TOFU`), [created.body.recipeId]);
+  t.deepEqual(await found(`q=${tag}&ingredient=tofu`), [other.body.recipeId], 'a whole ingredient: not "Soft tofu"');
+
+  const seen: string[] = [];
+  for (let cursor = ''; ;) {
+    const res = await reader.get(`/recipes?limit=3${cursor && `&cursor=${cursor}`}`);
+    t.is(res.status, 200);
+    seen.push(...(res.body.items as { recipeId: string }[]).map((i) => i.recipeId));
+    if (!res.body.nextCursor) break;
+    cursor = res.body.nextCursor;
+  }
+  t.is(new Set(seen).size, seen.length, 'no recipe twice');
+  t.true(seen.includes(created.body.recipeId));
+  const first = await reader.get(`/recipes?limit=1&q=${tag}`);
+  t.true(first.body.hasMore);
+  t.is((await reader.get(`/recipes?limit=1&q=${tag}&cursor=${first.body.nextCursor}`)).body.items.length, 1);
+  const bad = await reader.get(`/recipes?limit=1&cursor=${first.body.nextCursor}&q=other`);
+  t.is(bad.status, 400);
+  t.is(bad.body.error.details[0].field, 'cursor');
+});
+
 test('Idempotency-Key: a retried POST returns the first recipe; the key with another body is 409', async (t) => {
   const alice = await member('alice');
   const key = randomUUID();

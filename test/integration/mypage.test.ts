@@ -144,6 +144,7 @@ test('the catalogue lists live recipes most recommended first, with pages', asyn
   );
   t.true(first.hasMore);
   const second = await dapr.invoke('mypage', 'GET', 'catalogue?page=2&size=2');
+  t.is(second.status, 200, JSON.stringify(second.body));
   t.is(second.body.items[0].points, 100);
   t.is((await dapr.invoke('mypage', 'GET', 'catalogue?size=1000')).status, 400);
   t.is((await dapr.invoke('mypage', 'GET', 'catalogue?sort=points')).status, 400);
