@@ -6,8 +6,8 @@ import { eventually } from '../support/processes.js';
 import { useSystem } from '../support/use-system.js';
 
 // Members as others see them, and one's own recipes from the write side,
-// through the gateway with real sidecars and two replicas of every app.
-const system = useSystem(test, { replicas: 2 });
+// through the gateway with real sidecars and two replicas of every app (the default).
+const system = useSystem(test);
 
 /** A member whose identity token carries these claims (name, nickname). */
 async function member(prefix: string, claims: Record<string, string> = {}) {
