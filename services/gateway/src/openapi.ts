@@ -59,18 +59,21 @@ export const ERROR_STATUSES = {
   413: 'The body is larger than the limit (64 KiB) (REQUEST.TOO_LARGE).',
   415: 'The body is not application/json (REQUEST.UNSUPPORTED_MEDIA_TYPE).',
   429: 'Too many requests from you (RATE.LIMITED): wait Retry-After seconds.',
+  431: 'The request line and headers are too large (REQUEST.HEADERS_TOO_LARGE).',
   503: 'Nothing changed: a service (or the token check) is busy or unavailable. Retry after Retry-After seconds.',
   504: 'The change may or may not have been applied (SERVICE.OUTCOME_UNKNOWN): retry the same request (with the same Idempotency-Key) to find out.',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_STATUSES;
 
-/** What every authenticated operation can answer besides its own errors (400: a malformed request, or its input). */
+/** What any request can be answered: malformed (the HTTP parser, or its input), or with headers too large. */
+const ANY: ErrorStatus[] = [400, 431];
+/** What every authenticated operation can answer besides its own errors. */
 const AUTHENTICATED: ErrorStatus[] = [401, 429, 503];
 /** A method with a body (any but GET and HEAD) is read by the one JSON body reader first. */
 const WITH_BODY: ErrorStatus[] = [413, 415];
 
 /** What the gateway answers for a path (or method) no operation has: an error body with one of these. */
-export const UNROUTED_STATUSES = [400, 404, 405, 413, 415] as const;
+export const UNROUTED_STATUSES = [400, 404, 405, 413, 415, 431] as const;
 
 export function errorResponse(status: ErrorStatus, description: string = ERROR_STATUSES[status]): ResponseConfig {
   return {
@@ -101,7 +104,7 @@ export interface Operation {
 export function operation(op: Operation): void {
   const own = Array.isArray(op.errors) ? Object.fromEntries(op.errors.map((s) => [s, undefined])) : (op.errors ?? {});
   const statuses = new Set<ErrorStatus>([
-    400,
+    ...ANY,
     ...(op.public ? [] : AUTHENTICATED),
     ...(op.method === 'get' || op.method === 'head' ? [] : WITH_BODY),
     ...(Object.keys(own).map(Number) as ErrorStatus[]),

@@ -43,7 +43,7 @@ export function send(server: Address, probe: Probe): Promise<RawReply> {
       settled = true;
       socket.destroy();
       const reply = parseReply(Buffer.concat(chunks), probe.method === 'HEAD', false);
-      // A whole answer of the app is the contract's to check (Node's own refusals of requests it cannot parse have no Content-Type).
+      // A whole answer is the contract's to check (one cut short, or without a Content-Type, is not the gateway's to judge).
       const whole = parseReply(Buffer.concat(chunks), probe.method === 'HEAD', true);
       if (whole?.status && whole.headers['content-type'] !== undefined) {
         const { method, target } = probe;
