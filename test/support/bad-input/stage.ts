@@ -129,7 +129,11 @@ async function setStage(system: System, storms: readonly StormKey[]): Promise<St
       for (const storm of storms) {
         for (const member of membersOf(storm)) {
           const page = await member.client.get('/mypages/me');
-          if (page.status !== 200 || JSON.stringify(page.body) !== JSON.stringify({ memberId: member.id, balance: 0, recipes: [] })) {
+          const { memberId, balance, recipes: listed } = (page.body ?? {}) as { memberId?: unknown; balance?: unknown; recipes?: unknown };
+          if (
+            page.status !== 200 ||
+            JSON.stringify({ memberId, balance, recipes: listed }) !== JSON.stringify({ memberId: member.id, balance: 0, recipes: [] })
+          ) {
             const titles = (page.body?.recipes ?? []).map((r: { title: string }) => r.title);
             changes.push(
               `${member.id} (used by the ${storm} storm) no longer has an empty page: ${page.status}, ${titles.length} recipes, e.g. ${clip(JSON.stringify(titles.slice(0, 3)), 200)}`,
