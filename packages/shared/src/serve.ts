@@ -61,7 +61,11 @@ export interface ServeOptions {
   onShutdown?: () => Promise<void>;
   /** GET /metrics on a listener of its own; 0 or none: not served. */
   metricsPort?: number;
+  /** How long, after SIGTERM, requests are still taken (each on a connection then closed) before the listener closes. */
+  drainMs?: number;
 }
+
+const DRAIN_MS = 1_000;
 
 /** Listens, and on SIGTERM/SIGINT drains in-flight requests before exiting. */
 export async function serve(app: ServiceApp, options: ServeOptions): Promise<http.Server> {
@@ -83,6 +87,15 @@ export async function serve(app: ServiceApp, options: ServeOptions): Promise<htt
     stopping = true;
     options.log.info({ signal }, 'shutting down');
     app.markDraining();
+    // The sidecar keeps connections to the app alive and goes on sending
+    // requests until the app is gone. Closing an idle one as the sidecar
+    // sends on it resets the request, and the caller cannot tell whether it
+    // was handled (a 504 in a rolling restart). So for a moment every answer
+    // says Connection: close, and the sidecar closes its connections itself.
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+    });
+    await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? DRAIN_MS));
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Keep-alive connections turn idle as their last request is answered.
     const sweeper = setInterval(() => server.closeIdleConnections(), 100);
