@@ -20,7 +20,8 @@ import {
   type Entry,
   type Field,
 } from '../../support/bad-input/generators.js';
-import { NOT_JSON_TEXTS, NOT_JSON_TYPES } from '../../support/bad-input/odd-values.js';
+import { profileBodies, profileReplyProblem } from '../../support/bad-input/members.js';
+import { ILL_FORMED, NOT_JSON_TEXTS, NOT_JSON_TYPES } from '../../support/bad-input/odd-values.js';
 import type { Probe } from '../../support/bad-input/raw-http.js';
 import { useStage } from '../../support/bad-input/stage.js';
 import { logReports } from '../../support/bad-input/storm.js';
@@ -37,7 +38,7 @@ import { clip } from '../../support/bad-input/verdict.js';
 // Unicode, prototype pollution and mass assignment).
 
 const BODY_LIMIT = 64 * 1024;
-const stage = useStage(test, ['bodies', 'notjson', 'huge', 'deep', 'unicode', 'proto']);
+const stage = useStage(test, ['bodies', 'notjson', 'huge', 'deep', 'unicode', 'proto', 'profile']);
 
 test.serial(
   'when POST /myrecipes bodies have wrong types, missing, oversize or extra fields or control characters, then 400 and nothing is stored',
@@ -254,20 +255,8 @@ test.serial('when JSON is nested thousands deep, then 400', async (t) => {
 
 test.serial('when text is not well-formed Unicode (lone surrogates, invalid UTF-8), then 400 and nothing is stored', async (t) => {
   const { storm, tokensOf } = stage();
-  const BAD: { what: string; bytes: Buffer }[] = [
-    { what: 'lone high surrogate \\ud800', bytes: json('\\ud800') },
-    { what: 'lone low surrogate \\udfff', bytes: json('\\udfff') },
-    { what: 'reversed surrogates', bytes: json('\\udc00\\ud800') },
-    { what: 'half an emoji', bytes: json('\\ud83c') },
-    { what: 'byte FF', bytes: Buffer.from([0xff]) },
-    { what: 'byte 80', bytes: Buffer.from([0x80]) },
-    { what: 'overlong "/" (C0 AF)', bytes: Buffer.from([0xc0, 0xaf]) },
-    { what: 'UTF-8 encoded surrogate (ED A0 80)', bytes: Buffer.from([0xed, 0xa0, 0x80]) },
-    { what: 'truncated sequence (E2 82)', bytes: Buffer.from([0xe2, 0x82]) },
-    { what: 'beyond U+10FFFF (F4 90 80 80)', bytes: Buffer.from([0xf4, 0x90, 0x80, 0x80]) },
-  ];
   const probes = fc
-    .tuple(fc.constantFrom(...BAD), fc.constantFrom<Field>(...FIELDS), fc.constantFrom(...ODD_UNICODE), tokensOf('unicode'))
+    .tuple(fc.constantFrom(...ILL_FORMED), fc.constantFrom<Field>(...FIELDS), fc.constantFrom(...ODD_UNICODE), tokensOf('unicode'))
     .map(([bad, field, odd, token]): Probe => {
       const around = (s: string) => json(s);
       const parts: Buffer[] =
@@ -366,6 +355,20 @@ test.serial(
     );
   },
 );
+
+test.serial('when PUT /members/me bodies are wrong, then 400 naming displayName or the extra field, and no profile changes', async (t) => {
+  const { storm, anyMemberToken } = stage();
+  const probes = fc.tuple(profileBodies, anyMemberToken('profile')).map(([c, token]): Probe => ({
+    label: c.what,
+    method: 'PUT',
+    target: '/members/me',
+    headers: [auth(token), JSON_TYPE],
+    body: c.body,
+    expect: [c.expect],
+    check: (reply) => profileReplyProblem(c, reply),
+  }));
+  await storm(t, 'PUT /members/me bodies', 14, 20, probes);
+});
 
 test.serial(
   'when the storm is over, then every stored datum, every page and the catalogue are unchanged and the invariants hold',

@@ -5,6 +5,7 @@ import { sleep } from '../../support/processes.js';
 import { JSON_TYPE, auth, json } from '../../support/bad-input/generators.js';
 import { MANGLE, ODD_METHODS, PREFIXES, STATIC_IDS, SUFFIXES } from '../../support/bad-input/odd-values.js';
 import type { Probe } from '../../support/bad-input/raw-http.js';
+import { myRecipesPageProblem, myRecipesQueries } from '../../support/bad-input/members.js';
 import { oddQueryStrings, pageOf, spoiltCursors } from '../../support/bad-input/query-strings.js';
 import { useStage } from '../../support/bad-input/stage.js';
 import { logReports } from '../../support/bad-input/storm.js';
@@ -20,7 +21,7 @@ import { clip } from '../../support/bad-input/verdict.js';
 // This file: where requests go (odd ids in paths, odd query strings, odd methods
 // and internal paths).
 
-const stage = useStage(test, ['ids', 'query', 'methods']);
+const stage = useStage(test, ['ids', 'query', 'myrecipes', 'methods']);
 
 test.serial('when ids in paths hold .., %2F, %2e%2e, ||, %00, unicode or are very long, then 400 or 404 and nothing changes', async (t) => {
   const { storm, anyMemberToken, realIds } = stage();
@@ -163,6 +164,41 @@ test.serial('when GET /recipes and GET /mypages/me have odd query strings, then 
   }));
   const probes = fc.oneof({ weight: 3, arbitrary: catalogue }, { weight: 2, arbitrary: myPage });
   await storm(t, 'query strings', 7, 25, probes);
+});
+
+test.serial('when GET /myrecipes has odd limits or altered, foreign or forged cursors, then 400 naming them; real ones 200', async (t) => {
+  const { storm, seeded, recipes, membersOf } = stage();
+  const cursorOf = async (reply: Promise<{ body: { nextCursor?: unknown } }>) => {
+    const cursor = (await reply).body.nextCursor;
+    if (typeof cursor !== 'string') throw new Error('no cursor to start from: alice has two recipes');
+    return cursor;
+  };
+  const own = await cursorOf(seeded.alice.client.get('/myrecipes?limit=1'));
+  const foreign = [
+    await cursorOf(seeded.carol.client.get('/recipes?limit=1')),
+    await cursorOf(seeded.alice.client.get('/mypages/me?limit=1')),
+  ];
+  const others = [
+    { token: seeded.bob.token, owns: [recipes.r3] },
+    ...membersOf('myrecipes').map((m) => ({ token: m.token, owns: [] as string[] })),
+  ];
+  const probes = fc.tuple(myRecipesQueries(own, foreign), fc.constantFrom(...others)).map(([c, other]): Probe => {
+    const who = c.asOwner ? { token: seeded.alice.token, owns: [recipes.r1, recipes.r2] } : other;
+    return {
+      label: `GET /myrecipes? with ${c.what} (${c.qs.length} chars)`,
+      group: `GET /myrecipes? with ${c.what}`,
+      method: 'GET',
+      target: `/myrecipes?${c.qs}`,
+      headers: [auth(who.token)],
+      expect: [c.expect],
+      check: (reply) => {
+        if (reply.status === 200) return myRecipesPageProblem(reply, c.limit, who.owns);
+        if (reply.status === 400 && !c.names.some((n) => reply.text.includes(n))) return `the 400 names none of ${c.names.join(', ')}`;
+        return undefined;
+      },
+    };
+  });
+  await storm(t, 'GET /myrecipes query strings', 13, 25, probes);
 });
 
 test.serial('when odd HTTP methods or internal paths are used, then a JSON 404 or 405', async (t) => {

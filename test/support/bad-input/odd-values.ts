@@ -215,3 +215,17 @@ export const ODD_METHODS = [
   'MKCALENDAR',
   'SOURCE',
 ];
+
+/** Text that is not well-formed Unicode: JSON escapes of lone surrogates, and bytes that are not UTF-8. */
+export const ILL_FORMED: { what: string; bytes: Buffer }[] = [
+  { what: 'lone high surrogate \\ud800', bytes: Buffer.from('\\ud800') },
+  { what: 'lone low surrogate \\udfff', bytes: Buffer.from('\\udfff') },
+  { what: 'reversed surrogates', bytes: Buffer.from('\\udc00\\ud800') },
+  { what: 'half an emoji', bytes: Buffer.from('\\ud83c') },
+  { what: 'byte FF', bytes: Buffer.from([0xff]) },
+  { what: 'byte 80', bytes: Buffer.from([0x80]) },
+  { what: 'overlong "/" (C0 AF)', bytes: Buffer.from([0xc0, 0xaf]) },
+  { what: 'UTF-8 encoded surrogate (ED A0 80)', bytes: Buffer.from([0xed, 0xa0, 0x80]) },
+  { what: 'truncated sequence (E2 82)', bytes: Buffer.from([0xe2, 0x82]) },
+  { what: 'beyond U+10FFFF (F4 90 80 80)', bytes: Buffer.from([0xf4, 0x90, 0x80, 0x80]) },
+];

@@ -26,6 +26,8 @@ interface Stored {
   catalogueStore: Keyed;
   /** mypage's read model (PostgreSQL, schema mypage). */
   readModel: Keyed;
+  /** Display names members set (PUT /members/me): none on the stage. */
+  setNames: Keyed;
 }
 
 async function storedData(system: System): Promise<Stored> {
@@ -40,6 +42,9 @@ async function storedData(system: System): Promise<Stored> {
       `SELECT key, value FROM myrecipe_state WHERE key LIKE 'myrecipe||%' AND (expires_at IS NULL OR expires_at > now()) ORDER BY key`,
     );
     const readModel = await db.query<{ recipe_id: string }>('SELECT * FROM mypage.recipes ORDER BY recipe_id');
+    const setNames = await db.query<{ member_id: string; display_name: string }>(
+      'SELECT member_id, display_name FROM mypage.member_profiles WHERE display_name IS NOT NULL ORDER BY member_id',
+    );
     const catalogueStore: Keyed = [];
     for await (const keys of redis.scanIterator({ MATCH: 'recipe||*', COUNT: 500 })) {
       for (const key of keys) {
@@ -54,6 +59,7 @@ async function storedData(system: System): Promise<Stored> {
     return {
       myrecipeState: state.rows.map((r) => [r.key, asText(r.value)]),
       readModel: readModel.rows.map((r) => [r.recipe_id, JSON.stringify(r)]),
+      setNames: setNames.rows.map((r) => [r.member_id, r.display_name]),
       catalogueStore,
     };
   } finally {
@@ -64,6 +70,8 @@ async function storedData(system: System): Promise<Stored> {
 
 export interface Snapshot {
   pages: Record<string, unknown>;
+  /** GET /members/me of each seeded member. */
+  profiles: Record<string, unknown>;
   own: Record<string, unknown>;
   catalogue: unknown[];
   recipes: Record<string, unknown>;
@@ -93,6 +101,11 @@ export async function snapshot(system: System, seeded: Seeds, recipes: SeededRec
       alice: await ok(alice.client.get('/mypages/me'), 'alice page'),
       bob: await ok(bob.client.get('/mypages/me'), 'bob page'),
       carol: await ok(carol.client.get('/mypages/me'), 'carol page'),
+    },
+    profiles: {
+      alice: await ok(alice.client.get('/members/me'), 'alice profile'),
+      bob: await ok(bob.client.get('/members/me'), 'bob profile'),
+      carol: await ok(carol.client.get('/members/me'), 'carol profile'),
     },
     own: {
       r1: await ok(alice.client.get(`/myrecipes/${recipes.r1}`), 'r1'),
@@ -133,7 +146,14 @@ export function changesBetween(before: Snapshot, after: Snapshot): string[] {
     ...keyedDiff('myrecipe state (PostgreSQL)', before.stored.myrecipeState, after.stored.myrecipeState),
     ...keyedDiff('recipe state (Redis)', before.stored.catalogueStore, after.stored.catalogueStore),
     ...keyedDiff('mypage read model', before.stored.readModel, after.stored.readModel),
+    ...keyedDiff('display names set (mypage.member_profiles)', before.stored.setNames, after.stored.setNames),
   ];
+  for (const [name, profile] of Object.entries(after.profiles)) {
+    if (JSON.stringify(profile) !== JSON.stringify(before.profiles[name]))
+      changes.push(
+        `${name}'s profile changed: ${clip(JSON.stringify(before.profiles[name]), 150)} → ${clip(JSON.stringify(profile), 150)}`,
+      );
+  }
   for (const [name, page] of Object.entries(after.pages)) {
     if (JSON.stringify(page) !== JSON.stringify(before.pages[name]))
       changes.push(`${name}'s page changed: ${clip(JSON.stringify(page), 300)}`);

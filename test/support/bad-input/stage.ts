@@ -18,7 +18,20 @@ import { clip } from './verdict.js';
 
 /** Each storm has fresh members whose valid tokens it uses: their pages must stay empty. */
 export type StormKey =
-  'bodies' | 'notjson' | 'huge' | 'deep' | 'ids' | 'proto' | 'query' | 'auth' | 'idem' | 'methods' | 'unicode' | 'parser';
+  | 'bodies'
+  | 'notjson'
+  | 'huge'
+  | 'deep'
+  | 'ids'
+  | 'proto'
+  | 'query'
+  | 'auth'
+  | 'idem'
+  | 'methods'
+  | 'unicode'
+  | 'parser'
+  | 'myrecipes'
+  | 'profile';
 
 export interface Stage {
   system: System;
@@ -103,6 +116,11 @@ async function setStage(system: System, storms: readonly StormKey[]): Promise<St
     { what: 'a quiet, consistent system before the storm', timeoutMs: 60_000, intervalMs: 500 },
   );
 
+  // Each storm member's profile (GET /members/me): its generated name is made on the first read, and kept.
+  const profileOf = async (m: Seeded) => JSON.stringify((await m.client.get('/members/me')).body);
+  const profiles = new Map<string, string>();
+  for (const members of Object.values(stormMembers)) for (const m of members) profiles.set(m.id, await profileOf(m));
+
   const membersOf = (storm: StormKey) => {
     const members = stormMembers[storm];
     if (!members) throw new Error(`the ${storm} storm is not on this file's stage`);
@@ -139,6 +157,9 @@ async function setStage(system: System, storms: readonly StormKey[]): Promise<St
               `${member.id} (used by the ${storm} storm) no longer has an empty page: ${page.status}, ${titles.length} recipes, e.g. ${clip(JSON.stringify(titles.slice(0, 3)), 200)}`,
             );
           }
+          const profile = await profileOf(member);
+          if (profile !== profiles.get(member.id))
+            changes.push(`${member.id}'s profile changed: ${clip(profiles.get(member.id) ?? '', 120)} → ${clip(profile, 120)}`);
         }
       }
       if (JSON.stringify(after).includes(CANARY)) changes.push('a polluted value is shown somewhere');
