@@ -32,7 +32,8 @@ export function createCursors(secret: string | undefined) {
       if (!body || !tag || rest.length) throw invalid();
       const given = Buffer.from(tag, 'base64url');
       const expected = mac(scope, body);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+      // The tag's canonical spelling only: base64url ignores a last character's spare bits.
+      if (given.length !== expected.length || !timingSafeEqual(given, expected) || given.toString('base64url') !== tag) throw invalid();
       let position: unknown;
       try {
         position = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
