@@ -31,8 +31,16 @@ export async function verifyQuiet(system: System, record: TrafficRecord, { point
 
   const pages = new Map<string, Set<string>>();
   for (const member of new Set(record.registered.values())) {
-    const page = await (await as(member)).get('/mypages/me');
-    pages.set(member, new Set(page.body.recipes.map((r: { recipeId: string }) => r.recipeId)));
+    // My page comes a page at a time: follow the cursor to the end.
+    const ids = new Set<string>();
+    const client = await as(member);
+    for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+      const page = await client.get(`/mypages/me?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (page.status !== 200) throw new Error(`${member}'s page: ${page.status} ${page.text}`);
+      for (const r of page.body.recipes as { recipeId: string }[]) ids.add(r.recipeId);
+      cursor = page.body.nextCursor as string | null;
+    }
+    pages.set(member, ids);
   }
 
   for (const [id, author] of record.registered) {
