@@ -207,7 +207,6 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
   const logs = () =>
     `--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}\n--- ${options.appId} daprd ---\n${tail(handle.daprd.logFile)}`;
 
-  await Promise.all([startApp(), startSidecar()]);
   // A process that died while starting (a taken port, a bad flag) fails the start at once.
   const alive = async (check: () => Promise<boolean>) => {
     for (const p of [handle.daprd, handle.app]) {
@@ -215,6 +214,20 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
     }
     return check();
   };
+  // The app first, its sidecar once the app listens: the sidecar joins name
+  // resolution as it starts, and calls routed to it before its app answers
+  // fail (five of them open a caller's circuit breaker, as in a rolling
+  // restart). Kubernetes, likewise, routes to a pod only once it is ready.
+  await startApp();
+  try {
+    if (withApp)
+      await eventually(() => alive(() => httpOk(`${appUrl}/healthz`)), { what: `${options.appId} app listening`, timeoutMs: 30_000 });
+    await startSidecar();
+  } catch (err) {
+    if (handle.app) await stopProcess(handle.app, 'SIGKILL');
+    await Promise.all([appLink?.close(), sidecarLink?.close()]);
+    throw new Error(`${(err as Error).message}\n--- ${options.appId} app ---\n${handle.app ? tail(handle.app.logFile) : '(none)'}`);
+  }
   try {
     await eventually(() => alive(() => httpOk(`${daprUrl}/v1.0/healthz`)), { what: `${options.appId} sidecar ready`, timeoutMs: 60_000 });
     await nameRegistered(handle.daprd);
