@@ -93,7 +93,7 @@ export const en = {
   noMyRecipes: 'You have not registered a recipe yet.',
   registerOne: 'Register a recipe',
   moreMyRecipes: 'More of my recipes',
-  displayNameTitle: 'Display name',
+  displayNameTitle: 'Profile',
   displayNameLabel: 'Display name',
   displayNameHint: 'Other members see this name next to your recipes.',
   saveName: 'Save name',

@@ -87,7 +87,7 @@ export const ko: Messages = {
   noMyRecipes: '아직 등록한 레시피가 없습니다.',
   registerOne: '레시피 등록하기',
   moreMyRecipes: '내 레시피 더 보기',
-  displayNameTitle: '표시 이름',
+  displayNameTitle: '프로필',
   displayNameLabel: '표시 이름',
   displayNameHint: '다른 회원에게 내 레시피의 작성자로 보이는 이름입니다.',
   saveName: '이름 저장',
