@@ -42,6 +42,16 @@ export function RecipePage({ recipeId }: { recipeId: string }) {
     }
   };
 
+  /** The catalogue's copy; a recipe just registered is not there yet. */
+  const publicCopy = async (): Promise<Recipe | undefined> => {
+    try {
+      return await api.recipe(recipeId, onRetry);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+
   const load = async () => {
     setError(undefined);
     try {
@@ -50,9 +60,8 @@ export function RecipePage({ recipeId }: { recipeId: string }) {
       // the author's name is ours (names can be shared: /myrecipes/{id} decides).
       if (isKnownOwn(memberId, recipeId)) {
         const own = await ownCopy();
-        const recipe = own ? await api.recipe(recipeId, onRetry).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))) : undefined;
-        if (!own && !recipe) setMissing(true);
-        else setLoaded({ own, recipe });
+        if (own) setLoaded({ own });
+        else setMissing(true);
         return;
       }
       const recipe = await api.recipe(recipeId, onRetry);
@@ -71,6 +80,25 @@ export function RecipePage({ recipeId }: { recipeId: string }) {
     setMissing(false);
     void load();
   }, [recipeId, profile?.displayName]);
+
+  // Our recipe: its catalogue copy (for its recommendations) comes a moment
+  // after registering; look for it a few times rather than at once, as each
+  // miss is a 404.
+  const [unlistedTries, setUnlistedTries] = useState(0);
+  const unlisted = loaded?.own !== undefined && loaded.recipe === undefined;
+  useEffect(() => {
+    if (!unlisted || unlistedTries >= 5) return;
+    const timer = setTimeout(
+      () => {
+        publicCopy().then(
+          (recipe) => (recipe ? setLoaded((l) => ({ ...l, recipe })) : setUnlistedTries((n) => n + 1)),
+          () => setUnlistedTries((n) => n + 1),
+        );
+      },
+      unlistedTries === 0 ? 1500 : 3000,
+    );
+    return () => clearTimeout(timer);
+  }, [unlisted, unlistedTries]);
 
   const recommend = async () => {
     setRecommending(true);
@@ -134,7 +162,7 @@ export function RecipePage({ recipeId }: { recipeId: string }) {
   return (
     <article class="recipe">
       <PageHeading title={`${title} – ${t.appName}`}>{title}</PageHeading>
-      {own && !recipe && <Notice tone="info">{t.notYetListed}</Notice>}
+      {own && !recipe && unlistedTries > 0 && <Notice tone="info">{t.notYetListed}</Notice>}
       <dl class="facts">
         {author !== undefined && (
           <div>

@@ -89,7 +89,7 @@ function OidcSignIn({ config }: { config: Extract<SignInConfig, { kind: 'oidc' }
     <>
       <p>{t.oidcSignInHint}</p>
       {error && <Notice tone="error">{error}</Notice>}
-      <button type="button" class="primary" onClick={() => beginOidcSignIn(config).catch(() => setError(t.signInFailed))}>
+      <button type="button" class="primary" onClick={() => void beginOidcSignIn(config).catch(() => setError(t.signInFailed))}>
         {t.oidcSignInButton}
       </button>
     </>
