@@ -187,12 +187,13 @@ export async function startCluster(bin: string, dir: string): Promise<Cluster> {
     env,
   );
   processes.push(scheduler);
+  // HOME is the run's directory: no ~/.kwok/kwok.yaml, so kwok uses its
+  // default stages (nodes and pods become Ready).
   const kwok = await spawnTracked(
     'kwok',
     exe('kwok'),
     [
       `--kubeconfig=${kubeconfig}`,
-      `--config=${path.join(dir, 'kwok-none.yaml')}`, // none: kwok's default stages (nodes and pods become Ready)
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--manage-nodes-with-label-selector=',
