@@ -206,7 +206,6 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
     'dapr-operator',
     exe('operator'),
     [
-      `--kubeconfig=${cluster.kubeconfig}`,
       '--config=daprsystem',
       `--trust-anchors-file=${trustAnchorsFile}`,
       `--port=${operatorPort}`,
@@ -217,6 +216,16 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
       '--watch-interval=0',
     ],
     { ...env, ...common, DAPR_SENTRY_TOKEN_FILE: operatorToken },
+  );
+  // The injector mutates only pods that these controllers' service accounts
+  // create, and reads their UIDs once, at start.
+  await eventually(
+    async () => {
+      const accounts = await cluster.getJson(['get', 'serviceaccounts', '-n', 'kube-system']);
+      const names = accounts.items.map((a: J) => a.metadata.name);
+      return ['replicaset-controller', 'deployment-controller', 'job-controller', 'statefulset-controller'].every((n) => names.includes(n));
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: "the workload controllers' service accounts" },
   );
   const injectorToken = await sentryToken(
     cluster,
