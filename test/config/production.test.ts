@@ -192,9 +192,10 @@ test('only the gateway is reachable from outside, and apps only through Dapr', (
   }
 });
 
-test('no render turns on the development mode (INSECURE_DEV_MODE), which accepts missing tokens and weak keys', (t) => {
+test('no render turns on the development mode (INSECURE_DEV_MODE), which accepts missing tokens and weak keys, nor the development sign-in', (t) => {
   for (const r of renders) {
     const text = JSON.stringify(r.docs);
     t.notRegex(text, /INSECURE_DEV_MODE/, `${r.name}: INSECURE_DEV_MODE must never be set on Kubernetes`);
+    t.notRegex(text, /DEV_SIGN_IN/, `${r.name}: DEV_SIGN_IN (a token for anyone who asks) must never be set on Kubernetes`);
   }
 });

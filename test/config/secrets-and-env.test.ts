@@ -94,6 +94,7 @@ test('each service accepts the environment its Deployment gives it', async (t) =
         t.true(name in config, `${r.name}: ${app} reads ${name} (no misspelt variable)`);
       }
       if (app === 'recipe') t.is(config.POINT, Number(configMap.data.POINT), `${r.name}: recipe's POINT comes from the ConfigMap`);
+      if (app === 'gateway') t.false(config.DEV_SIGN_IN, `${r.name}: the gateway has no POST /dev/sign-in`);
       if (app === 'gateway' && !env.JWT_JWKS_URL) {
         // GET /v1.0/secrets/<store>/<name> and the value of key <name>.
         const name = env.JWT_SECRET_NAME!;

@@ -1,5 +1,5 @@
 import { AppError, ConfigError, memberIdSchema, nameFromClaims, type Logger } from '@recipe/shared';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { Context, Next } from 'koa';
 
 export interface AuthOptions {
@@ -27,6 +27,8 @@ export interface Authenticator {
   ready: () => Promise<boolean>;
   /** Loads the key, trying again every second while it cannot be read; rejects, for good, if the key is refused. */
   start: () => Promise<void>;
+  /** A token this gateway accepts, signed with its HS256 key (the development sign-in); refused with a JWKS. */
+  issue: (member: { sub: string; name: string }, expiresInSeconds: number) => Promise<{ token: string; expiresAt: Date }>;
 }
 
 const unauthenticated = (message: string) => new AppError(401, 'AUTH.UNAUTHENTICATED', message);
@@ -157,6 +159,16 @@ export function createAuthenticator({
         () => true,
         () => false,
       ),
+    issue: async ({ sub, name }, expiresInSeconds) => {
+      if ('jwksUrl' in key) throw new Error('tokens come from the identity provider: this gateway cannot sign any');
+      const secret = (await loadKey()) as Uint8Array;
+      const issuedAt = Math.floor(now() / 1000);
+      let jwt = new SignJWT({ name }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(issuedAt);
+      jwt = jwt.setExpirationTime(issuedAt + expiresInSeconds);
+      if (issuer) jwt = jwt.setIssuer(issuer);
+      if (audience) jwt = jwt.setAudience(audience);
+      return { token: await jwt.sign(secret), expiresAt: new Date((issuedAt + expiresInSeconds) * 1000) };
+    },
     start: async () => {
       for (;;) {
         try {

@@ -1,4 +1,5 @@
-import { baseConfigSchema, loadConfig } from '@recipe/shared';
+import { fileURLToPath } from 'node:url';
+import { baseConfigSchema, booleanFlag, loadConfig } from '@recipe/shared';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
@@ -22,6 +23,18 @@ const schema = baseConfigSchema.extend({
   RATE_LIMIT_REDIS_URL: z.string().url().optional(),
   RATE_LIMIT_PER_WINDOW: z.coerce.number().int().min(1).default(300),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** The built web app served at / (npm run build -w web). */
+  WEB_ROOT: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../../web/dist', import.meta.url))),
+  /** Development only: POST /dev/sign-in mints a token for any name typed. Never set in production (k8s/ does not). */
+  DEV_SIGN_IN: booleanFlag.default(false),
+  /** The web app's sign-in with an identity provider: OAuth 2.0 authorization code with PKCE (web/README.md). */
+  OIDC_AUTHORIZE_URL: z.string().url().optional(),
+  OIDC_TOKEN_URL: z.string().url().optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_SCOPE: z.string().min(1).default('openid profile'),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -30,6 +43,20 @@ const schema = baseConfigSchema.extend({
     .default(64 * 1024),
 });
 
+const OIDC = ['OIDC_AUTHORIZE_URL', 'OIDC_TOKEN_URL', 'OIDC_CLIENT_ID'] as const;
+
+const checked = schema.superRefine((config, ctx) => {
+  if (config.DEV_SIGN_IN && config.JWT_JWKS_URL)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DEV_SIGN_IN'],
+      message: 'tokens come from the identity provider (JWT_JWKS_URL): no development sign-in',
+    });
+  const oidc = OIDC.filter((name) => config[name] !== undefined);
+  if (oidc.length && oidc.length < OIDC.length)
+    ctx.addIssue({ code: 'custom', path: ['OIDC_CLIENT_ID'], message: `set all of ${OIDC.join(', ')} or none` });
+});
+
 export type Config = z.infer<typeof schema>;
 // The gateway answers only the public, on its own port: its sidecar never calls it, so it needs no app token.
-export const readConfig = (env?: NodeJS.ProcessEnv): Config => loadConfig(schema, env, { takesSidecarCalls: false });
+export const readConfig = (env?: NodeJS.ProcessEnv): Config => loadConfig(checked, env, { takesSidecarCalls: false });

@@ -20,6 +20,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { verdictOf, type Breaker } from './breaker.js';
 import { authorNames, memberNameHeader, memberRoutes, withoutAuthor } from './members.js';
 import { apiDocs } from './docs.js';
+import { webRoutes, type WebOptions } from './web.js';
 
 export interface Upstreams {
   myrecipe: string;
@@ -38,6 +39,8 @@ export interface RouteDeps {
   /** Turns registrations away at once while myrecipe keeps failing them. */
   registrationBreaker: Breaker;
   retryAfterSeconds: number;
+  /** The web app at / and its sign-in; none: the API alone. */
+  web?: WebOptions;
 }
 
 export const REGISTRATION_BUSY = 'registration is busy right now; please register again in a moment';
@@ -54,6 +57,7 @@ export function routes({
   registrationLimit,
   registrationBreaker,
   retryAfterSeconds,
+  web,
 }: RouteDeps): Router {
   const router = new Router();
 
@@ -81,8 +85,9 @@ export function routes({
     }
   }
 
-  // Public, so registered before authentication: /openapi.json and /docs.
+  // Public, so registered before authentication: /openapi.json and /docs, the web app.
   apiDocs(router);
+  if (web) webRoutes(router, web);
   router.use(authenticate);
   if (rateLimit) router.use(rateLimit);
   const authors = authorNames(sidecar, apps.mypage, retryAfterSeconds);

@@ -7,7 +7,7 @@ import { DOC_ASSETS } from '../src/docs.js';
 import { myRecipeSchema, myRecipesPageSchema, recipeSchema, recommendationSchema } from '../src/openapi-schemas.js';
 import { openApiDocument } from '../src/openapi.js';
 import { routes } from '../src/routes.js';
-import { gateway, sign } from './support.js';
+import { gateway, log, sign } from './support.js';
 
 type Json = Record<string, any>;
 const doc = openApiDocument() as Json;
@@ -33,6 +33,7 @@ test('when the router registers a route, then the document has its operation, an
     registrationLimit: pass,
     registrationBreaker: {} as never,
     retryAfterSeconds: 1,
+    web: { signIn: { kind: 'development' }, devSignIn: async () => ({ token: '', expiresAt: new Date() }), log },
   });
   const registered = router.stack.flatMap((layer) =>
     layer.methods.filter((verb) => verb !== 'HEAD').map((verb) => `${verb} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),

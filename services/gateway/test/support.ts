@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { fakeSidecar } from '../../../packages/shared/test/fake-sidecar.js';
 import { createApp } from '../src/app.js';
 import { createAuthenticator, type Authenticator } from '../src/auth.js';
+import type { WebOptions } from '../src/web.js';
 
 // The gateway's app in-process, listening on a free port, with a fake sidecar behind it.
 
@@ -20,6 +21,7 @@ export async function gateway(
     registrationMaxInFlight = 64,
     registrationBreaker = { failures: 5, openSeconds: 10 },
     auth = undefined as Authenticator | undefined,
+    web = undefined as Omit<WebOptions, 'log'> | undefined,
   } = {},
 ) {
   const fake = fakeSidecar();
@@ -32,6 +34,7 @@ export async function gateway(
     log,
     bodyLimitBytes: 1024,
     retryAfterSeconds: 5,
+    web: web && { ...web, log },
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
