@@ -116,16 +116,20 @@ export function App() {
     api.profile().then(setProfile, () => {});
   }, [session]);
 
-  // Every page but sign-in needs a session.
+  // Every page but sign-in needs a session; the sign-in page is left once there is one.
+  // (location.hash, not route: signedIn() may have navigated already.)
   useEffect(() => {
-    if (route.page !== 'sign-in' && (!session || isExpired(session))) {
+    if (isOidcCallback()) return; // the provider's redirect: completed above, then signedIn()
+    const onSignIn = location.hash.startsWith('#/sign-in');
+    const valid = session !== undefined && !isExpired(session);
+    if (!onSignIn && !valid) {
       if (session) expire();
       else {
         rememberReturnTo(location.hash);
         navigate(href.signIn);
       }
     }
-    if (route.page === 'sign-in' && session && !isExpired(session) && !isOidcCallback()) navigate(takeReturnTo());
+    if (onSignIn && valid) navigate(takeReturnTo());
   }, [route.page, session]);
 
   useEffect(() => {
@@ -139,7 +143,7 @@ export function App() {
     sessionRef.current = next;
     setSession(next);
     setSignInNotice(undefined);
-    // The route guard below then goes back to where the member was.
+    navigate(takeReturnTo());
   }
 
   const signOut = () => {
