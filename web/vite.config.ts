@@ -7,6 +7,6 @@ const apiPaths = ['/recipes', '/myrecipes', '/mypages', '/members', '/dev', '/we
 
 export default defineConfig({
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  build: { outDir: 'dist', emptyOutDir: true },
   server: { proxy: Object.fromEntries(apiPaths.map((path) => [path, gateway])) },
 });
