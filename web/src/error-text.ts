@@ -1,6 +1,7 @@
 import type { RetryNotice } from './api/client.js';
 import { ApiError } from './api/errors.js';
 import type { Messages } from './messages/en.js';
+import type { Problem } from './recipe-form.js';
 
 /** What to tell the member about a failed call. */
 export function errorText(t: Messages, error: unknown): string {
@@ -38,5 +39,25 @@ export function retryText(t: Messages, notice: RetryNotice, secondsLeft: number)
       return t.retryTooMany(secondsLeft);
     default:
       return t.retryNetwork(secondsLeft);
+  }
+}
+
+/** A form field's problem, in words. */
+export function problemText(t: Messages, problem: Problem): string {
+  switch (problem.kind) {
+    case 'required':
+      return t.problemRequired;
+    case 'tooLong':
+      return t.problemTooLong(problem.max);
+    case 'oneLine':
+      return t.problemOneLine;
+    case 'controlChars':
+      return t.problemControlChars;
+    case 'tooFewItems':
+      return t.problemTooFewItems;
+    case 'tooManyItems':
+      return t.problemTooManyItems(problem.max);
+    case 'api':
+      return t.problemFromApi(problem.message);
   }
 }

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { issuesFromApi, linesOf, toNewRecipe, validateDisplayName, validateRecipe } from '../src/recipe-form.js';
+import { validateDisplayName } from '../src/display-name.js';
+import { issuesFromApi, linesOf, toNewRecipe, validateRecipe } from '../src/recipe-form.js';
 
 const ok = { title: 'Kimchi stew', ingredients: 'kimchi\n\n  tofu  \n', steps: 'Boil.\nServe.' };
 

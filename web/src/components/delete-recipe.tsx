@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ApiError } from '../api/errors.js';
 import type { Deletion } from '../api/types.js';
 import { useApp } from '../app-context.js';
 import { errorText } from '../error-text.js';
@@ -27,7 +28,7 @@ export function DeleteRecipe(props: { recipe: { recipeId: string; title: string;
       setOpen(false);
       props.onDeleted(deletion);
     } catch (e) {
-      if ((e as { kind?: string }).kind === 'not-found') {
+      if (e instanceof ApiError && e.kind === 'not-found') {
         // Already gone (deleted elsewhere, or by a try whose answer was lost).
         setOpen(false);
         props.onDeleted({ recipeId: props.recipe.recipeId, pointsRevoked: 0 });

@@ -1,17 +1,16 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ValidationError } from '../api/errors.js';
+import { ApiError, ValidationError } from '../api/errors.js';
 import type { MyPageRecipe } from '../api/types.js';
 import { useApp } from '../app-context.js';
 import { DeleteRecipe } from '../components/delete-recipe.js';
 import { Notice } from '../components/notice.js';
 import { PageHeading } from '../components/page-heading.js';
 import { useNow } from '../components/use-now.js';
-import { errorText } from '../error-text.js';
+import { errorText, problemText } from '../error-text.js';
 import { useI18n } from '../i18n.js';
 import { rememberOwn } from '../known-recipes.js';
-import { validateDisplayName } from '../recipe-form.js';
+import { validateDisplayName } from '../display-name.js';
 import { href } from '../router.js';
-import { problemText } from './new-recipe.js';
 
 const POLL_MS = 5000;
 
@@ -44,7 +43,7 @@ export function MyPage() {
       setRefreshFailed(undefined);
       page.recipes.forEach((r) => rememberOwn(memberId, r.recipeId));
     } catch (e) {
-      if ((e as { kind?: string }).kind !== 'unauthenticated') setRefreshFailed(`${t.refreshFailed} (${errorText(t, e)})`);
+      if (!(e instanceof ApiError && e.kind === 'unauthenticated')) setRefreshFailed(`${t.refreshFailed} (${errorText(t, e)})`);
     }
   };
 

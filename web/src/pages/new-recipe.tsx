@@ -6,33 +6,14 @@ import { Notice } from '../components/notice.js';
 import { PageHeading } from '../components/page-heading.js';
 import { RetryCountdown, waitingFor, type Waiting } from '../components/retry-countdown.js';
 import { clearDraft, loadDraft, saveDraft, type StoredDraft } from '../draft.js';
-import { errorText } from '../error-text.js';
+import { errorText, problemText } from '../error-text.js';
 import { useI18n } from '../i18n.js';
 import { rememberOwn } from '../known-recipes.js';
 import type { Messages } from '../messages/en.js';
-import { issuesFromApi, toNewRecipe, validateRecipe, type FieldIssue, type FormField, type Problem } from '../recipe-form.js';
+import { issuesFromApi, toNewRecipe, validateRecipe, type FieldIssue, type FormField } from '../recipe-form.js';
 import { href, navigate } from '../router.js';
 
 const EMPTY = { title: '', ingredients: '', steps: '' };
-
-export function problemText(t: Messages, problem: Problem): string {
-  switch (problem.kind) {
-    case 'required':
-      return t.problemRequired;
-    case 'tooLong':
-      return t.problemTooLong(problem.max);
-    case 'oneLine':
-      return t.problemOneLine;
-    case 'controlChars':
-      return t.problemControlChars;
-    case 'tooFewItems':
-      return t.problemTooFewItems;
-    case 'tooManyItems':
-      return t.problemTooManyItems(problem.max);
-    case 'api':
-      return t.problemFromApi(problem.message);
-  }
-}
 
 const issueText = (t: Messages, issue: FieldIssue) =>
   issue.line === undefined ? problemText(t, issue.problem) : t.problemLine(issue.line + 1, problemText(t, issue.problem));

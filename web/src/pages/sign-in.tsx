@@ -1,11 +1,12 @@
 import { useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client.js';
-import { ValidationError } from '../api/errors.js';
+import { ApiError, ValidationError } from '../api/errors.js';
 import type { SignInConfig } from '../api/types.js';
 import { beginOidcSignIn } from '../auth/oidc.js';
 import { Notice } from '../components/notice.js';
 import { PageHeading } from '../components/page-heading.js';
-import { errorText } from '../error-text.js';
+import { errorText, problemText } from '../error-text.js';
+import { validateDisplayName } from '../display-name.js';
 import { useI18n } from '../i18n.js';
 import { sessionFromToken, type Session } from '../session.js';
 
@@ -32,16 +33,17 @@ function DevSignIn({ api, onSignedIn }: { api: ApiClient; onSignedIn: (session: 
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    const trimmed = name.trim();
-    if (trimmed === '' || [...trimmed].length > 50) {
-      setProblem(trimmed === '' ? t.problemRequired : t.problemTooLong(50));
+    // The gateway takes any display name (1–50 characters, one line) as a development sign-in.
+    const local = validateDisplayName(name);
+    if (local) {
+      setProblem(problemText(t, local));
       return;
     }
     setBusy(true);
     setProblem(undefined);
     setError(undefined);
     try {
-      const session = await api.devSignIn(trimmed);
+      const session = await api.devSignIn(name.trim());
       onSignedIn({ token: session.token, memberId: session.memberId, expiresAt: Date.parse(session.expiresAt) });
     } catch (e) {
       if (e instanceof ValidationError) setProblem(e.details.map((d) => d.message).join(' ') || e.message);
@@ -113,7 +115,7 @@ function TokenSignIn({ api, onSignedIn }: { api: ApiClient; onSignedIn: (session
       await probe.profile({ maxRetries: 0 });
       onSignedIn(session);
     } catch (e) {
-      setProblem((e as { kind?: string }).kind === 'unauthenticated' ? t.tokenNotValid : errorText(t, e));
+      setProblem(e instanceof ApiError && e.kind === 'unauthenticated' ? t.tokenNotValid : errorText(t, e));
       setBusy(false);
     }
   };
