@@ -56,6 +56,7 @@ export const ROUTES: readonly Route[] = [
   { app: 'myrecipe', verb: 'DELETE', path: '/myrecipes/:recipeId', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'GET', path: '/members/:memberId/balance', reach: 'self' },
   { app: 'myrecipe', verb: 'GET', path: '/members/:memberId/recipes', reach: { invokedBy: ['gateway'] } },
+  { app: 'myrecipe', verb: 'GET', path: '/recipes/:recipeId/content', reach: { invokedBy: ['gateway'] } },
   { app: 'myrecipe', verb: 'POST', path: '/events/recommended', reach: 'event' },
   { app: 'myrecipe', verb: 'POST', path: '/events/outbox', reach: 'event' },
   { app: 'myrecipe', verb: 'POST', path: '/events/outbox-late', reach: 'event' },

@@ -71,7 +71,9 @@ const recipeTotals = {
 };
 
 /** GET /recipes/{recipeId}: a recommendable recipe as every member sees it. */
-export const recipeSchema = z.strictObject({ ...recipeTotals, author: authorSchema }).meta({ id: 'Recipe' });
+export const recipeSchema = z
+  .strictObject({ ...recipeTotals, author: authorSchema, ingredients: z.array(z.string()), steps: z.array(z.string()) })
+  .meta({ id: 'Recipe' });
 
 export const recommendationSchema = z
   .strictObject({

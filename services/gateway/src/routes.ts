@@ -130,8 +130,14 @@ export function routes({
     ctx.body = { ...listing, items: await authors.many(listing.items ?? []) };
   });
 
+  // Its totals from the recommendation service, its content from its owner (the write side).
   router.get('/recipes/:recipeId', async (ctx) => {
-    ctx.body = await authors.one((await call(ctx, apps.recipe, `recipes/${recipeIdOf(ctx)}`)) as { authorId?: unknown });
+    const recipeId = recipeIdOf(ctx);
+    const [totals, content] = await Promise.all([
+      call(ctx, apps.recipe, `recipes/${recipeId}`) as Promise<{ authorId?: unknown }>,
+      call(ctx, apps.myrecipe, `recipes/${recipeId}/content`) as Promise<{ ingredients: string[]; steps: string[] }>,
+    ]);
+    ctx.body = { ...(await authors.one(totals)), ingredients: content.ingredients, steps: content.steps };
   });
 
   router.post('/recipes/:recipeId/recommendations', async (ctx) => {

@@ -40,6 +40,7 @@ test('when anyone reads the catalogue or a recipe, then authors are shown by dis
     nextCursor: null,
   }));
   fake.handle('recipe GET recipes/:id', () => ({ recipeId, title: 'Kimchi stew', points: 3, authorId: 'alice@example.com' }));
+  fake.handle('myrecipe GET recipes/:id/content', () => ({ ingredients: ['kimchi'], steps: ['Simmer.'] }));
   fake.handle('recipe POST recipes/:id/recommendations', () => ({
     recipeId,
     points: 4,
@@ -56,7 +57,14 @@ test('when anyone reads the catalogue or a recipe, then authors are shown by dis
   );
   t.deepEqual(lookups, [{ memberIds: ['alice@example.com', 'carol-7'] }], 'one lookup a page, each author once');
   const page = await call('GET', `/recipes/${recipeId}`, { token });
-  t.deepEqual(page.body, { recipeId, title: 'Kimchi stew', points: 3, author: { displayName: 'Alice K.' } });
+  t.deepEqual(page.body, {
+    recipeId,
+    title: 'Kimchi stew',
+    points: 3,
+    author: { displayName: 'Alice K.' },
+    ingredients: ['kimchi'],
+    steps: ['Simmer.'],
+  });
   const recommended = await call('POST', `/recipes/${recipeId}/recommendations`, { token });
   t.is(recommended.status, 201);
   for (const body of [listing.body, page.body, recommended.body]) t.notRegex(JSON.stringify(body), /alice@example\.com|carol-7|authorId/);

@@ -140,7 +140,8 @@ test('when the services build their answers, then they are what the document say
 
   const head = register(placeholder(recipe.recipeId, 'alice'), { title: input.title, registeredAt: recipe.registeredAt })!;
   const { authorId: _hidden, ...view } = publicView(head);
-  t.notThrows(() => recipeSchema.parse({ ...view, author: { displayName: 'Alice' } }), 'GET /recipes/{recipeId} 200');
+  const content = { ingredients: input.ingredients, steps: input.steps };
+  t.notThrows(() => recipeSchema.parse({ ...view, author: { displayName: 'Alice' }, ...content }), 'GET /recipes/{recipeId} 200');
   t.notThrows(() => recommendationSchema.parse({ ...view, alreadyRecommended: false }), 'POST /recipes/{recipeId}/recommendations 201');
   t.throws(() => recipeSchema.parse(publicView(head)), undefined, 'a login subject (authorId) is never in the document');
 });

@@ -62,6 +62,7 @@ test('when the Dapr API token is missing, then the gateway process exits at once
 test('/metrics is not served on the public port; the metrics listener serves it and nothing else', async (t) => {
   const { call, fake, base, app } = await gateway(t);
   fake.handle('recipe GET recipes/:id', () => ({ recipeId }));
+  fake.handle('myrecipe GET recipes/:id/content', () => ({ ingredients: ['tofu'], steps: ['Simmer.'] }));
   await call('GET', `/recipes/${recipeId}`, { token: await sign('alice') });
   await call('GET', '/mypages/me');
   const open = await fetch(`${base}/metrics`);

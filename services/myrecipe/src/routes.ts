@@ -51,6 +51,11 @@ export function routes({ myRecipes, outbox, log }: RouteDeps): Router {
     ctx.body = await myRecipes.get(memberOf(ctx), recipeIdOf(ctx));
   });
 
+  // A recipe's ingredients and steps, for any member (the gateway's GET /recipes/{id}).
+  router.get('/recipes/:recipeId/content', async (ctx) => {
+    ctx.body = await myRecipes.content(recipeIdOf(ctx));
+  });
+
   router.delete('/myrecipes/:recipeId', async (ctx) => {
     ctx.body = await myRecipes.remove(memberOf(ctx), recipeIdOf(ctx));
   });

@@ -376,6 +376,13 @@ export function createMyRecipes({
       return recipeView(recipe.value, ledger?.value);
     },
 
+    /** What any member may read of a live recipe besides its totals (the recommendation service has those). */
+    async content(recipeId: string) {
+      const recipe = await store.getRecipe(recipeId);
+      if (!isLive(recipe?.value)) throw recipeNotFound();
+      return { ingredients: recipe.value.ingredients, steps: recipe.value.steps };
+    },
+
     remove,
 
     onRecommended: (event: Recommended) => withLock(`member:${event.authorId}`, () => credit(event)),

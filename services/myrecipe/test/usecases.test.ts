@@ -141,6 +141,16 @@ test("someone else's recipe is not found, for reading and for deleting", async (
   t.deepEqual(withdrawals, []);
 });
 
+test("any member reads a live recipe's ingredients and steps; of a deleted or unknown one, nothing", async (t) => {
+  const { myRecipes, setWithdrawal } = setup();
+  const { recipe: created } = await myRecipes.register('alice', recipe);
+  t.deepEqual(await myRecipes.content(created.recipeId), { ingredients: recipe.ingredients, steps: recipe.steps });
+  setWithdrawal(async () => ({ held: true, pointsRevoked: 0 }));
+  await myRecipes.remove('alice', created.recipeId);
+  await t.throwsAsync(() => myRecipes.content(created.recipeId), { instanceOf: AppError, message: 'no such recipe' });
+  await t.throwsAsync(() => myRecipes.content(recipeIdFor('nobody', 'no key')), { instanceOf: AppError, message: 'no such recipe' });
+});
+
 test('deleting holds the points for this attempt, lowers the balance, and the relay publishes Deleted from the tombstone', async (t) => {
   const { myRecipes, setWithdrawal, withdrawals, relayAll, intents } = setup();
   const { recipe: created } = await myRecipes.register('alice', recipe);
