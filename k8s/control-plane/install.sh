@@ -64,6 +64,15 @@ build kubernetes "$k8s_version_flags" ./etcd \
 build dapr "-X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
   github.com/dapr/dapr/cmd/operator github.com/dapr/dapr/cmd/injector github.com/dapr/dapr/cmd/sentry ./operator-client
 
+# kwok has no built-in behaviour: its module's "fast" stages (nodes Ready at
+# once, pods Running and Ready at once, deleted pods gone) and node heartbeats
+# with leases, as kwokctl configures them.
+kwok_dir=$(cd "$here/kubernetes" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+  printf -- '---\n'
+  cat "$kwok_dir/kustomize/stage/$stage.yaml"
+done >"$bin.tmp/kwok-stages.yaml"
+
 "$bin.tmp/kube-apiserver" --version >&2
 "$bin.tmp/etcd" --version >&2
 touch "$bin.tmp/.complete"

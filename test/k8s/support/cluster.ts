@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventually, freePort, logOf, spawnTracked, stopProcess, tail, type Spawned } from '../../support/processes.js';
+import { StopWaiting, eventually, freePort, logOf, spawnTracked, stopProcess, tail, type Spawned } from '../../support/processes.js';
 import { run, type J } from '../../config/support/manifests.js';
 import { makePki, type Pki } from './pki.js';
 
@@ -76,7 +76,7 @@ export function writeKubeconfig(file: string, server: string, pki: Pki) {
 async function healthy(p: Spawned, url: string, pki: Pki, what: string, timeoutMs = 90_000) {
   await eventually(
     async () => {
-      if (p.child.exitCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode}):\n${tail(p.logFile, 30)}`);
+      if (p.child.exitCode !== null) throw new StopWaiting(`${p.name} exited (${p.child.exitCode}):\n${tail(p.logFile, 30)}`);
       const result = await run('curl', ['-sk', '--max-time', '2', '--cert', pki.adminCert, '--key', pki.adminKey, url]);
       return result.stdout.trim() === 'ok';
     },
@@ -166,7 +166,6 @@ export async function startCluster(bin: string, dir: string): Promise<Cluster> {
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
-      '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
       '--v=1',
     ],
     env,
@@ -187,18 +186,18 @@ export async function startCluster(bin: string, dir: string): Promise<Cluster> {
     env,
   );
   processes.push(scheduler);
-  // HOME is the run's directory: no ~/.kwok/kwok.yaml, so kwok uses its
-  // default stages (nodes and pods become Ready).
+  // The stages install.sh copied from kwok's module: nodes and pods Ready at
+  // once, leases renewed, deleted pods removed.
   const kwok = await spawnTracked(
     'kwok',
     exe('kwok'),
     [
       `--kubeconfig=${kubeconfig}`,
+      `--config=${path.join(bin, 'kwok-stages.yaml')}`,
+      '--node-lease-duration-seconds=40',
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--manage-nodes-with-label-selector=',
-      '--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom',
-      '--disregard-status-with-label-selector=',
       '--cidr=10.244.0.1/16',
       `--node-ip=${hostIp}`,
       `--server-address=127.0.0.1:${kwokPort}`,

@@ -11,9 +11,9 @@
 // (there is no kube-proxy for a Service's cluster IP); and the daprsystem
 // Configuration names Sentry by that address, not by its Service's DNS name
 // (there is no cluster DNS).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { eventually, freePort, spawnTracked, tail, type Spawned } from '../../support/processes.js';
+import { StopWaiting, eventually, freePort, spawnTracked, tail, type Spawned } from '../../support/processes.js';
 import { rel, type J } from '../../config/support/manifests.js';
 import type { Cluster } from './cluster.js';
 
@@ -134,7 +134,16 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
       ...serviceToThisMachine(cluster, 'dapr-webhook', webhookPort),
     ]),
   );
-  const env = { PATH: process.env.PATH, HOME: cluster.dir, NAMESPACE: CONTROL_PLANE_NAMESPACE, KUBECONFIG: cluster.kubeconfig };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: cluster.dir,
+    NAMESPACE: CONTROL_PLANE_NAMESPACE,
+    KUBECONFIG: cluster.kubeconfig,
+    // In a pod they run as a non-root user; CI runs them as root.
+    DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true',
+  };
+  const issuerCredentials = path.join(cluster.dir, 'sentry-credentials'); // unused in Kubernetes mode (the CA is in the Secret), but watched
+  mkdirSync(issuerCredentials, { recursive: true });
   const sentry = await spawnTracked(
     'sentry',
     exe('sentry'),
@@ -146,13 +155,13 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
       `--port=${sentryPort}`,
       `--healthz-port=${sentryHealth}`,
       '--enable-metrics=false',
-      `--issuer-credentials=${path.join(cluster.dir, 'sentry-credentials')}`,
+      `--issuer-credentials=${issuerCredentials}`,
     ],
     env,
   );
   const trustAnchors = await eventually(
     async () => {
-      if (sentry.child.exitCode !== null) throw new Error(`sentry exited:\n${tail(sentry.logFile, 40)}`);
+      if (sentry.child.exitCode !== null) throw new StopWaiting(`sentry exited:\n${tail(sentry.logFile, 40)}`);
       const cm = await cluster.getJson(['get', 'configmap', 'dapr-trust-bundle', '-n', CONTROL_PLANE_NAMESPACE]);
       return cm.data?.['ca.crt'] as string | undefined;
     },
@@ -250,7 +259,7 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
   const healthz = async (p: Spawned, port: number, what: string) =>
     eventually(
       async () => {
-        if (p.child.exitCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode}):\n${tail(p.logFile, 40)}`);
+        if (p.child.exitCode !== null) throw new StopWaiting(`${p.name} exited (${p.child.exitCode}):\n${tail(p.logFile, 40)}`);
         const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
         return res?.ok;
       },
