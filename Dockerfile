@@ -9,8 +9,10 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages packages
 COPY services services
+COPY web web
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && npx tsc -b \
+ && npm run build -w web \
  && npm prune --omit=dev --ignore-scripts
 
 FROM ${NODE_IMAGE}
@@ -24,6 +26,8 @@ COPY --from=build /src/packages/shared/package.json packages/shared/package.json
 COPY --from=build /src/packages/shared/dist packages/shared/dist
 COPY --from=build /src/services/${SERVICE}/package.json services/${SERVICE}/package.json
 COPY --from=build /src/services/${SERVICE}/dist services/${SERVICE}/dist
+# The web app the gateway serves at / (WEB_ROOT's default, /app/web/dist; the other services ignore it).
+COPY --from=build /src/web/dist web/dist
 WORKDIR /app/services/${SERVICE}
 USER 1000
 CMD ["node", "dist/main.js"]

@@ -10,7 +10,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.tests.json', './services/*/tsconfig.json', './packages/*/tsconfig.json'],
+        project: ['./tsconfig.tests.json', './services/*/tsconfig.json', './packages/*/tsconfig.json', './web/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -13,12 +13,15 @@ export DAPR_RUNTIME_PATH
 
 echo "== type-checking the tests"
 npx tsc -p tsconfig.tests.json
+npx tsc -p web/tsconfig.json --noEmit
 echo "== unit tests"
-npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'test/consistency/checker.test.ts'
+npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'web/test/**/*.test.ts' 'test/consistency/checker.test.ts'
 echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-file agreement"
 npx ava 'test/config/**/*.test.ts'
 echo "== integration tests (real sidecars), end-to-end tests (two replicas of every app)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
+echo "== browser tests: the web app in Debian's Chromium (playwright-core) against the whole system"
+npx ava --timeout 5m 'test/browser/**/*.test.ts'
 for broker in rabbitmq nats kafka; do
   echo "== end-to-end tests again with pub/sub on $broker (components/brokers/$broker.yaml)"
   TEST_BROKER=$broker npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/e2e/**/*.test.ts'

@@ -65,13 +65,15 @@ export const devSignInSchema = z.strictObject({
 
 /**
  * The member a development sign-in name stands for, the same for the same
- * name in any case: the name itself, lower-cased, when it is a valid member
- * id (so `alice` is `npm run token -- alice`'s alice), else a digest of it.
+ * name in any case: `dev.` and the name, lower-cased, when that makes a valid
+ * member id, else `dev-` and a digest of it. Never the name itself: a token's
+ * name that repeats its subject is not shown (nameFromClaims), and the name
+ * typed is what the member should see.
  */
 export function devMemberId(name: string): string {
   const folded = name.normalize('NFC').trim().toLowerCase();
   return /^[a-z0-9._@:-]{1,50}$/.test(folded) && /[a-z0-9]/.test(folded)
-    ? folded
+    ? `dev.${folded}`
     : `dev-${createHash('sha256').update(folded).digest('hex').slice(0, 20)}`;
 }
 

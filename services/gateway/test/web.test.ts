@@ -73,9 +73,9 @@ test('when a name signs in for development, then its token is accepted by the ga
     call('POST', '/dev/sign-in', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   const { status, body } = await signIn({ name: 'Alice', expiresInSeconds: 120 });
   t.is(status, 200);
-  t.like(body, { memberId: 'alice', displayName: 'Alice' });
+  t.like(body, { memberId: 'dev.alice', displayName: 'Alice' });
   const claims = decodeJwt(body.token as string);
-  t.is(claims.sub, 'alice');
+  t.is(claims.sub, 'dev.alice');
   t.is(claims.name, 'Alice');
   t.is(claims.exp! - claims.iat!, 120);
   t.is(new Date(body.expiresAt as string).getTime(), claims.exp! * 1000);
@@ -102,8 +102,8 @@ test('when a name signs in for development, then its token is accepted by the ga
 });
 
 test('when names sign in, then the same name in any case is one member, and names that are not member ids get a stable digest', (t) => {
-  t.is(devMemberId('alice'), 'alice');
-  t.is(devMemberId(' ALICE '), 'alice');
+  t.is(devMemberId('alice'), 'dev.alice');
+  t.is(devMemberId(' ALICE '), 'dev.alice');
   t.regex(devMemberId('김치 요리사'), /^dev-[0-9a-f]{20}$/);
   t.is(devMemberId('김치 요리사'), devMemberId('김치 요리사'));
   t.not(devMemberId('김치 요리사'), devMemberId('김치요리사'));

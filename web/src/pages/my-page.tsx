@@ -36,7 +36,9 @@ export function MyPage() {
     try {
       const page = await api.myPage({}, { maxRetries: 0 });
       setFirstPage(page.recipes);
-      setBalance(page.balance);
+      // The read model may not have seen a delete made here yet: its points are gone already.
+      const stillCounted = page.recipes.filter((r) => deleted.current.has(r.recipeId)).reduce((sum, r) => sum + r.points, 0);
+      setBalance(Math.max(0, page.balance - stillCounted));
       // Once more pages are loaded, the cursor to go on with is the last page's.
       if (!loadedMore.current) setNextCursor(page.nextCursor);
       setUpdatedAt(Date.now());
