@@ -342,6 +342,8 @@ writeFileSync(
 ready = true;
 say(`
 Recommend Recipe is ready: http://localhost:${gateway.appPort}  (every app's /readyz answers 200)
+  the web app:  http://localhost:${gateway.appPort}/  (sign in with any name)
+  sample data:  ${process.env.LOCAL_RUN_DIR ? `LOCAL_RUN_DIR=${process.env.LOCAL_RUN_DIR} ` : ''}npm run seed
   a token:      ${process.env.LOCAL_RUN_DIR ? `LOCAL_RUN_DIR=${process.env.LOCAL_RUN_DIR} ` : ''}npm run -s token -- alice
   try it:       the curl examples in README.md ("API")
   check it:     npm run check   (the invariants of this running system)

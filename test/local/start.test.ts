@@ -167,6 +167,12 @@ test.serial(
       if (round === 1) {
         const journey = curlJourney();
         t.regex(journey, /"pointsRevoked":1/, 'the journey ends with a delete that took the recommendation point back');
+        const page = await fetch(`http://localhost:${8080 + offset}/`);
+        t.is(page.status, 200, 'the web app is served at /');
+        t.regex(await page.text(), /<script type="module"[^>]* src="\/assets\/index-[\w-]+\.js"/, 'its production build');
+        t.regex(run.output(), /npm run seed/, 'the ready message says how to fill it');
+        const seeded = execFileSync('npm', ['run', '-s', 'seed'], { cwd: ROOT, env: env(), encoding: 'utf8' });
+        t.regex(seeded, /6 recipes of 4 members/, 'npm run seed fills it through the development sign-in');
         const check = execFileSync('npm', ['run', '-s', 'check'], { cwd: ROOT, env: env(), encoding: 'utf8' });
         t.regex(check, /all invariants hold/);
         // Steady state: nothing keeps complaining.
