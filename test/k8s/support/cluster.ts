@@ -3,7 +3,8 @@
 // kube-scheduler, and kwok in place of kubelets (nodes and pods reported
 // Running and Ready without containers).
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { StopWaiting, eventually, freePort, logOf, spawnTracked, stopProcess, tail, type Spawned } from '../../support/processes.js';
@@ -229,6 +230,29 @@ export async function startCluster(bin: string, dir: string): Promise<Cluster> {
       for (const p of [...processes].reverse()) await stopProcess(p, 'SIGTERM', 5_000);
     },
   };
+}
+
+/** One request to the API server as admin, without a kubectl process (requests sent together arrive together). */
+export function apiRequest(cluster: Cluster, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: J }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      new URL(urlPath, cluster.server),
+      {
+        method,
+        ca: readFileSync(cluster.pki.caCert),
+        cert: readFileSync(cluster.pki.adminCert),
+        key: readFileSync(cluster.pki.adminKey),
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
 
 /** Nodes that kwok runs: reported Ready, with room for every pod the manifests ask for. */
