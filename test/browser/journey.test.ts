@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { Locator, Page } from 'playwright-core';
 import { sleep } from '../support/processes.js';
 import { useSystem } from '../support/use-system.js';
@@ -67,8 +67,10 @@ async function waitForText(locator: Locator, text: string, timeoutMs = 30_000) {
   }
 }
 
-async function scan(t: { deepEqual: (a: unknown, b: unknown, m?: string) => void }, member: Member, name: string) {
+async function scan(t: ExecutionContext, member: Member, name: string) {
   t.deepEqual(await accessibilityViolations(member.page), [], `${name}: axe-core finds no serious or critical violation`);
+  const width = await member.page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+  t.true(width.page <= width.viewport, `${name}: no horizontal scrolling at ${width.viewport} px (the page is ${width.page} px wide)`);
   await screenshot(member.page, name, { forReadme: name === 'catalogue' || name === 'my-page' });
 }
 
