@@ -448,7 +448,13 @@ test.serial(
       if (result.code !== 0) continue;
       // daprd's logger writes to stdout too: the answer is the last line.
       const served = JSON.parse(result.stdout.trim().split('\n').pop() ?? '');
-      t.deepEqual(served.components.map((c: J) => c.metadata.name).sort(), names('Component'), `${app}: components`);
+      // The operator filters Components by the app id in the caller's
+      // certificate: only those scoped to the app.
+      const scoped = byKind(docs, 'Component')
+        .filter((c) => !c.scopes?.length || c.scopes.includes(app))
+        .map((c) => c.metadata.name)
+        .sort();
+      t.deepEqual(served.components.map((c: J) => c.metadata.name).sort(), scoped, `${app}: the components scoped to it`);
       const wantConfig = byKind(docs, 'Configuration').find(
         (c) => c.metadata.name === deploymentOf(docs, app).spec.template.metadata.annotations['dapr.io/config'],
       );
