@@ -8,7 +8,7 @@ import { useSystem } from '../use-system.js';
 import { CANARY } from './generators.js';
 import type { Address, Probe } from './raw-http.js';
 import { changesBetween, snapshot, type SeededRecipes, type Seeded, type Seeds, type Snapshot } from './snapshot.js';
-import { runStorm, type StormReport } from './storm.js';
+import { logReports, runStorm, type StormReport } from './storm.js';
 import { forge, ODD_VALID_SUBS } from './tokens.js';
 import { clip } from './verdict.js';
 
@@ -67,6 +67,19 @@ export function useStage(test: TestFn, storms: readonly StormKey[]): () => Stage
     if (!stage) throw new Error('the stage is not set (its before hook failed)');
     return stage;
   };
+}
+
+/** The file's last test: once its storms are over, nothing they sent changed anything, and the invariants hold. */
+export function testNothingChanged(test: TestFn, stage: () => Stage): void {
+  test.serial(
+    'when the storm is over, then every stored datum, every page and the catalogue are unchanged and the invariants hold',
+    async (t) => {
+      const { reports, changesSinceBefore } = stage();
+      logReports(t, reports);
+      await sleep(2_000); // let anything the storm might have queued (events) arrive
+      t.deepEqual(await changesSinceBefore(), [], 'nothing the storm sent changed anything');
+    },
+  );
 }
 
 async function setStage(system: System, storms: readonly StormKey[]): Promise<Stage> {
