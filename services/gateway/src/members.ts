@@ -48,7 +48,8 @@ type WithAuthor<T> = Omit<T, 'authorId'> & { author: { displayName: string } };
  * Authors are shown by display name, never by their login subject: the
  * services answer with `authorId`, and the gateway swaps it for the name the
  * read model (mypage) keeps, for a whole page in one call. If the names
- * cannot be had, the read fails with 503 (nothing changed, retry).
+ * cannot be had, a listing fails with 503 (nothing changed, retry); one
+ * recipe is shown by "A member".
  */
 export function authorNames(sidecar: Sidecar, mypage: string, retryAfterSeconds: number) {
   async function namesOf(ids: string[]): Promise<Record<string, string>> {
@@ -77,8 +78,10 @@ export function authorNames(sidecar: Sidecar, mypage: string, retryAfterSeconds:
       const names = await namesOf([...new Set(items.map((i) => i.authorId).filter((id): id is string => typeof id === 'string'))]);
       return items.map((item) => swap(item, names));
     },
+    /** One recipe's page: without the names, its author is shown as "A member" rather than no page at all. */
     async one<T extends Authored>(item: T): Promise<WithAuthor<T>> {
-      return (await this.many([item]))[0]!;
+      const names = await namesOf(typeof item.authorId === 'string' ? [item.authorId] : []).catch(() => ({}));
+      return swap(item, names);
     },
   };
 }

@@ -24,7 +24,7 @@ test('when a member lists their recipes, then the checked limit and cursor go to
   t.is(fake.invoked.length, calls, 'nothing invalid reaches myrecipe');
 });
 
-test('when anyone reads the catalogue or a recipe, then authors are shown by display name, and the subject appears nowhere', async (t) => {
+test('when anyone reads the catalogue or a recipe, then authors are shown by display name, and the subject appears nowhere; without the names a recipe is still shown', async (t) => {
   const { call, fake } = await gateway(t);
   const lookups: unknown[] = [];
   fake.handle('mypage POST display-names', (o: InvokeOptions) => {
@@ -72,9 +72,12 @@ test('when anyone reads the catalogue or a recipe, then authors are shown by dis
   fake.handle('mypage POST display-names', () => {
     throw new DaprError('dapr', 500, { errorCode: 'ERR_DIRECT_INVOKE' }, 'mypage down');
   });
-  const down = await call('GET', `/recipes/${recipeId}`, { token });
-  t.is(down.status, 503);
-  t.truthy(down.headers.get('retry-after'));
+  const listingDown = await call('GET', '/recipes?size=20', { token });
+  t.is(listingDown.status, 503, 'a listing without its names is not served');
+  t.truthy(listingDown.headers.get('retry-after'));
+  const pageDown = await call('GET', `/recipes/${recipeId}`, { token });
+  t.is(pageDown.status, 200, "one recipe's page is, with its author unnamed");
+  t.deepEqual(pageDown.body.author, { displayName: 'A member' });
 });
 
 test('when a member sets a display name, then it is checked (1-50 characters, one line, no control characters) and sent trimmed', async (t) => {
