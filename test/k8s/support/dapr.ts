@@ -28,6 +28,7 @@ export interface DaprControlPlane {
   operatorAddress: string;
   trustAnchorsFile: string;
   trustAnchors: string;
+  sentry: Spawned;
   processes: Spawned[];
 }
 
@@ -155,6 +156,7 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
       `--port=${sentryPort}`,
       `--healthz-port=${sentryHealth}`,
       '--enable-metrics=false',
+      '--log-level=debug', // its reasons for refusing a certificate are logged at debug level
       `--issuer-credentials=${issuerCredentials}`,
     ],
     env,
@@ -269,5 +271,5 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
     });
   await healthz(injector, injectorHealth, 'the Dapr injector healthy (certificate from Sentry, webhook caBundle patched)');
   await healthz(operator, operatorHealth, 'the Dapr operator healthy (certificate from Sentry, API and webhook serving)');
-  return { sentryAddress, operatorAddress, trustAnchorsFile, trustAnchors, processes: [sentry, operator, injector] };
+  return { sentryAddress, operatorAddress, trustAnchorsFile, trustAnchors, sentry, processes: [sentry, operator, injector] };
 }

@@ -10,7 +10,8 @@
 // audience spiffe://<trust domain>/ns/<control plane namespace>/dapr-sentry),
 // DAPR_TRUST_ANCHORS_FILE, DAPR_SENTRY_ADDRESS, DAPR_OPERATOR_ADDRESS,
 // DAPR_CONTROL_PLANE_NAMESPACE, DAPR_CONTROL_PLANE_TRUST_DOMAIN, APP_ID and
-// CONFIG (the dapr.io/config annotation's value).
+// CONFIG (the dapr.io/config annotation's value); TIMEOUT (a Go duration,
+// 60s if unset) bounds the whole exchange.
 package main
 
 import (
@@ -35,7 +36,15 @@ func main() {
 }
 
 func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	timeout := 60 * time.Second
+	if value := os.Getenv("TIMEOUT"); value != "" {
+		parsed, err := time.ParseDuration(value)
+		if err != nil {
+			return fmt.Errorf("TIMEOUT: %w", err)
+		}
+		timeout = parsed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	trustAnchors := os.Getenv("DAPR_TRUST_ANCHORS_FILE")
