@@ -475,6 +475,24 @@ test.serial(
       );
       t.is(JSON.parse(service).spec.selector?.['app.kubernetes.io/name'], app, `${app}-dapr selects the app's pods`);
     }
+    // The operator patched the Subscription CRD's conversion webhook with
+    // Sentry's trust anchors, and converts the stored v2alpha1 Subscriptions
+    // when they are read as v1alpha1.
+    const crd = await cluster.getJson(['get', 'crd', 'subscriptions.dapr.io']);
+    t.is(
+      Buffer.from(crd.spec.conversion.webhook.clientConfig.caBundle ?? '', 'base64')
+        .toString()
+        .trim(),
+      dapr.trustAnchors.trim(),
+    );
+    const asV1 = (await cluster.getJson(['get', 'subscriptions.v1alpha1.dapr.io', '-n', namespace])).items;
+    t.deepEqual(asV1.map((s: J) => s.metadata.name).sort(), names('Subscription'));
+    for (const converted of asV1) {
+      const original = byKind(docs, 'Subscription').find((s) => s.metadata.name === converted.metadata.name);
+      t.is(converted.apiVersion, 'dapr.io/v1alpha1');
+      t.is(converted.spec.topic, original.spec.topic);
+      t.is(converted.spec.route, original.spec.routes.default, `${converted.metadata.name}: v2alpha1 routes.default as v1alpha1 route`);
+    }
     // Sentry checks the app id against the pod the token is bound to.
     const impostor = await ask('gateway', 'recipe', '10s');
     t.not(impostor.code, 0, 'a gateway pod cannot get a certificate as recipe');
