@@ -18,6 +18,8 @@ echo "== unit tests"
 npx ava 'packages/*/test/**/*.test.ts' 'services/*/test/**/*.test.ts' 'web/test/**/*.test.ts' 'test/consistency/checker.test.ts'
 echo "== configuration: kustomize render, Kubernetes and Dapr schemas, cross-file agreement"
 npx ava 'test/config/**/*.test.ts'
+echo "== Kubernetes: the production overlay applied to a real control plane (kube-apiserver, controllers, scheduler, Dapr operator and injector; kwok nodes)"
+npm run test:k8s
 echo "== integration tests (real sidecars), end-to-end tests (two replicas of every app)"
 npx ava --concurrency "${TEST_CONCURRENCY:-2}" 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
 echo "== browser tests: the web app in Debian's Chromium (playwright-core) against the whole system"
