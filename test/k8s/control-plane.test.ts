@@ -11,8 +11,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { currentRun, eventually, logOf, sleep } from '../support/processes.js';
 import { APPS, appContainer, byKind, deploymentOf, installTool, parseYaml, readYaml, run, type J } from '../config/support/manifests.js';
-import { addKwokNodes, apiRequest, installControlPlane, runWithEnv, startCluster, type Cluster } from './support/cluster.js';
-import { CONTROL_PLANE_NAMESPACE, SIDECAR_IMAGE, TRUST_DOMAIN, sentryToken, startDapr, type DaprControlPlane } from './support/dapr.js';
+import { addKwokNodes, apiRequest, installControlPlane, startCluster, type Cluster } from './support/cluster.js';
+import { askOperator, startDapr, type DaprControlPlane } from './support/dapr.js';
+import { checkInjectedSidecar, daprd } from './support/injection.js';
 
 const NODES = ['kwok-node-a', 'kwok-node-b', 'kwok-node-c'];
 const FIELD_MANAGER = 'recommend-recipe-test';
@@ -33,7 +34,6 @@ const appOf = (pod: J): string => pod.metadata.labels?.['app.kubernetes.io/name'
 const podsOf = async (selector: string): Promise<J[]> => (await cluster.getJson(['get', 'pods', '-n', namespace, '-l', selector])).items;
 const live = (pods: J[]) => pods.filter((p) => !p.metadata.deletionTimestamp);
 const ready = (pod: J) => pod.status?.conditions?.some((c: J) => c.type === 'Ready' && c.status === 'True');
-const daprd = (pod: J): J => [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c: J) => c.name === 'daprd');
 
 async function rolledOut(name: string, timeoutMs = 120_000) {
   await cluster.kubectl(['rollout', 'status', `deployment/${name}`, '-n', namespace, `--timeout=${timeoutMs / 1000}s`]);
@@ -268,48 +268,8 @@ test.serial('every app pod has daprd injected by the Dapr injector, as its annot
         t.fail(`${pod.metadata.name}: no daprd container`);
         continue;
       }
-      t.is(sidecar.image, SIDECAR_IMAGE);
-      const args: string[] = sidecar.args ?? [];
-      const arg = (flag: string) => {
-        const i = args.indexOf(flag);
-        return i >= 0 ? args[i + 1] : undefined;
-      };
-      const envOf = (name: string) => (sidecar.env ?? []).find((e: J) => e.name === name);
       const where = `${app} (${pod.metadata.name})`;
-      t.is(arg('--app-id'), app, `${where}: app id`);
-      t.is(arg('--app-port'), a['dapr.io/app-port'], `${where}: app port`);
-      t.is(arg('--app-protocol'), a['dapr.io/app-protocol'], `${where}: app protocol`);
-      t.is(arg('--config'), a['dapr.io/config'], `${where}: configuration`);
-      t.true(args.includes('--enable-mtls'), `${where}: mTLS`);
-      t.is(arg('--sentry-address'), `dapr-sentry.${CONTROL_PLANE_NAMESPACE}.svc.${TRUST_DOMAIN}:443`, `${where}: Sentry`);
-      t.is(arg('--control-plane-address'), `dapr-api.${CONTROL_PLANE_NAMESPACE}.svc.${TRUST_DOMAIN}:443`, `${where}: operator`);
-      t.is(arg('--mode'), 'kubernetes');
-      t.true(args.includes('--enable-app-health-check'), `${where}: app health check`);
-      t.is(arg('--app-health-check-path'), a['dapr.io/app-health-check-path']);
-      t.is(arg('--app-health-probe-interval'), a['dapr.io/app-health-probe-interval']);
-      t.is(arg('--app-health-threshold'), a['dapr.io/app-health-threshold']);
-      t.is(arg('--dapr-graceful-shutdown-seconds'), a['dapr.io/graceful-shutdown-seconds'], `${where}: graceful shutdown`);
-      t.is(arg('--dapr-block-shutdown-duration'), a['dapr.io/block-shutdown-duration'], `${where}: block shutdown`);
-      t.is(arg('--app-max-concurrency'), a['dapr.io/app-max-concurrency'], `${where}: max concurrency`);
-      t.true(args.includes('--enable-metrics'), `${where}: metrics`);
-      t.is(arg('--metrics-port'), a['dapr.io/metrics-port']);
-      t.is(arg('--log-level'), a['dapr.io/log-level']);
-      t.true(args.includes('--log-as-json'), `${where}: JSON logs`);
-      t.is(
-        args.includes('--disable-builtin-k8s-secret-store'),
-        a['dapr.io/disable-builtin-k8s-secret-store'] === 'true',
-        `${where}: built-in secret store`,
-      );
-      t.deepEqual(
-        envOf('DAPR_API_TOKEN')?.valueFrom?.secretKeyRef,
-        { name: a['dapr.io/api-token-secret'], key: 'token' },
-        `${where}: API token`,
-      );
-      t.deepEqual(
-        envOf('APP_API_TOKEN')?.valueFrom?.secretKeyRef,
-        { name: a['dapr.io/app-token-secret'], key: 'token' },
-        `${where}: app token`,
-      );
+      checkInjectedSidecar(t, sidecar, { app, where, annotations: a, trustAnchors: dapr.trustAnchors });
       for (const secret of [a['dapr.io/api-token-secret'] ?? '', a['dapr.io/app-token-secret'] ?? '']) {
         t.is(
           (await cluster.getJson(['get', 'secret', secret, '-n', namespace])).data?.token !== undefined,
@@ -317,19 +277,6 @@ test.serial('every app pod has daprd injected by the Dapr injector, as its annot
           `${secret} exists with key token`,
         );
       }
-      t.is(envOf('DAPR_TRUST_ANCHORS')?.value?.trim(), dapr.trustAnchors.trim(), `${where}: Sentry's trust anchors`);
-      t.is(sidecar.resources?.limits?.cpu, a['dapr.io/sidecar-cpu-limit']);
-      t.is(sidecar.resources?.limits?.memory, a['dapr.io/sidecar-memory-limit']);
-      t.is(sidecar.resources?.requests?.cpu, a['dapr.io/sidecar-cpu-request']);
-      t.is(sidecar.resources?.requests?.memory, a['dapr.io/sidecar-memory-request']);
-      t.is(sidecar.readinessProbe?.httpGet?.path, '/v1.0/healthz');
-      const probePort = (probe: J) => String(probe?.httpGet?.port ?? probe?.tcpSocket?.port);
-      t.is(probePort(sidecar.readinessProbe), arg('--dapr-public-port') ?? 'none', `${where}: readiness on the public port`);
-      t.is(probePort(sidecar.livenessProbe), arg('--dapr-public-port') ?? 'none', `${where}: liveness on the public port`);
-      // The projected Sentry token volume is not checked: the injector adds
-      // it only when it finds a token of its own at the pod path
-      // /var/run/secrets/dapr.io/sentrytoken/token (pod_patch.go), and here it
-      // runs outside a pod. The operator test does what that token is for.
       const appEnv = pod.spec.containers.find((c: J) => c.name === appContainer(want).name).env.map((e: J) => e.name);
       t.true(appEnv.includes('DAPR_HTTP_PORT') && appEnv.includes('DAPR_GRPC_PORT'), `${where}: app told its sidecar's ports`);
     }
@@ -413,7 +360,6 @@ test.serial('each NetworkPolicy selects the pods it means to (selected by the AP
 test.serial(
   'the Dapr operator serves each app, over mTLS with a Sentry certificate for its pod, its Components, Configuration, Resiliency and Subscriptions',
   async (t) => {
-    const client = path.join(cluster.bin, 'operator-client');
     const names = (kind: string) =>
       byKind(docs, kind)
         .map((d) => d.metadata.name)
@@ -421,27 +367,7 @@ test.serial(
     const ask = async (app: string, appId: string, timeout = '60s') => {
       const want = deploymentOf(docs, app);
       const pod = live(await podsOf(selectorString(want.spec.selector)))[0];
-      const tokenFile = await sentryToken(
-        cluster,
-        namespace,
-        pod.spec.serviceAccountName,
-        pod.metadata.name,
-        path.join(cluster.dir, `${app}-${appId}.token`),
-      );
-      return runWithEnv(client, [], {
-        PATH: process.env.PATH,
-        NAMESPACE: namespace,
-        APP_ID: appId,
-        CONFIG: want.spec.template.metadata.annotations['dapr.io/config'],
-        DAPR_SENTRY_TOKEN_FILE: tokenFile,
-        DAPR_TRUST_ANCHORS_FILE: dapr.trustAnchorsFile,
-        DAPR_SENTRY_ADDRESS: dapr.sentryAddress,
-        DAPR_OPERATOR_ADDRESS: dapr.operatorAddress,
-        DAPR_CONTROL_PLANE_NAMESPACE: CONTROL_PLANE_NAMESPACE,
-        DAPR_CONTROL_PLANE_TRUST_DOMAIN: TRUST_DOMAIN,
-        TIMEOUT: timeout,
-        DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true', // in a pod daprd runs as non-root; CI runs as root
-      });
+      return askOperator(cluster, dapr, { pod, appId, config: want.spec.template.metadata.annotations['dapr.io/config'], timeout });
     };
     for (const app of APPS) {
       const result = await ask(app, app);

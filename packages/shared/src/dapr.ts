@@ -132,6 +132,18 @@ export function createSidecar(options: SidecarOptions): Sidecar {
     async invoke<T>(appId: string, method: string, { method: httpMethod = 'GET', body, headers = {} }: InvokeOptions = {}) {
       const what = `invoke ${appId} ${httpMethod} /${method}`;
       const answer = await ok(what, call(what, httpMethod, `/v1.0/invoke/${appId}/method/${method}`, body, headers));
+      if (answer.status !== 204 && !isJson(answer.text)) {
+        // Every app answers JSON. Once daprd has passed on the callee's status
+        // it cannot take it back: a callee lost mid-answer leaves a 2xx with a
+        // body cut short (seen under app kills). Not an answer: the call may
+        // or may not have been applied, as with a connection lost mid-call.
+        throw new DaprError(
+          'unreachable',
+          answer.status,
+          undefined,
+          `${what}: ${answer.status} with a body cut short (${answer.text.length} bytes, not JSON)`,
+        );
+      }
       return parseBody(answer.text) as T;
     },
 
@@ -207,6 +219,15 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       return answer?.status === 204;
     },
   };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseBody(text: string): unknown {

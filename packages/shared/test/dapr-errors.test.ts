@@ -99,6 +99,36 @@ test('a state read is one key with its ETag from the header; a store failure is 
   t.regex(err.message, /failed to connect/);
 });
 
+test('a 2xx whose body is cut short is no answer: its outcome is unknown, never a success with no result', async (t) => {
+  const http = await import('node:http');
+  const { createLogger, createSidecar } = await import('../src/index.js');
+  const server = http.createServer((req, res) => {
+    const answers: Record<string, [number, string]> = {
+      '/v1.0/invoke/myrecipe/method/whole': [201, '{"recipeId":"r1"}'],
+      '/v1.0/invoke/myrecipe/method/cut': [201, '{"recipeId":"r'],
+      '/v1.0/invoke/myrecipe/method/empty': [201, ''],
+      '/v1.0/invoke/recipe/method/none': [204, ''],
+    };
+    const [status, body] = answers[req.url ?? ''] ?? [404, ''];
+    res.writeHead(status, body ? { 'content-type': 'application/json' } : {}).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const sidecar = createSidecar({
+    host: '127.0.0.1',
+    httpPort: (server.address() as { port: number }).port,
+    log: createLogger('test', 'silent'),
+  });
+  t.deepEqual(await sidecar.invoke('myrecipe', 'whole', { method: 'POST', body: {} }), { recipeId: 'r1' });
+  t.is(await sidecar.invoke('recipe', 'none', { method: 'POST', body: {} }), undefined, 'a 204 has no body to cut');
+  for (const method of ['cut', 'empty']) {
+    const err = await t.throwsAsync(() => sidecar.invoke('myrecipe', method, { method: 'POST', body: {} }));
+    t.true(err instanceof DaprError, method);
+    t.is(invocationOutcome(err), 'unknown', `${method}: it may have been applied`);
+    t.regex(err.message, /body cut short/);
+  }
+});
+
 const invokeError = (text: string, status = 500) =>
   new DaprError(
     'dapr',

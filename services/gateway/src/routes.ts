@@ -5,6 +5,7 @@ import {
   DaprError,
   IDEMPOTENCY_HEADER,
   invocationOutcome,
+  outcomeUnknown,
   retryNotSent,
   MEMBER_HEADER,
   catalogueQuerySchema,
@@ -100,7 +101,14 @@ export function routes({
     const key = clientKey ? parseInput(idempotencyKeySchema, clientKey, 'Idempotency-Key') : `gateway-${randomUUID()}`;
     const report = registrationBreaker.admit();
     try {
-      ctx.body = await call(ctx, apps.myrecipe, 'myrecipes', { method: 'POST', body: recipe, headers: { [IDEMPOTENCY_HEADER]: key } });
+      const registered = await call(ctx, apps.myrecipe, 'myrecipes', {
+        method: 'POST',
+        body: recipe,
+        headers: { [IDEMPOTENCY_HEADER]: key },
+      });
+      // A 201 is a promise that the recipe is stored: never without the recipe to show for it.
+      if (typeof (registered as { recipeId?: unknown } | undefined)?.recipeId !== 'string') throw outcomeUnknown(retryAfterSeconds);
+      ctx.body = registered;
       report('success');
     } catch (err) {
       report(verdictOf(err));

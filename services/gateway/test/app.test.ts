@@ -42,6 +42,17 @@ test('when the token is valid, then the member id travels in a header, and every
   t.is(given!['idempotency-key'], 'mine-1');
 });
 
+test('when myrecipe answers a registration without its recipe, then 504 (retry with the same key), never a 201', async (t) => {
+  const { call, fake } = await gateway(t);
+  for (const answer of [undefined, '{"recipeId":"6f1c', { title: 'no id' }]) {
+    fake.handle('myrecipe POST myrecipes', () => answer);
+    const res = await call('POST', '/myrecipes', { token: await sign('alice'), ...json(recipe) });
+    t.is(res.status, 504, JSON.stringify(answer));
+    t.is(res.body.error.code, 'SERVICE.OUTCOME_UNKNOWN');
+    t.truthy(res.headers.get('retry-after'));
+  }
+});
+
 test('when a registration body is invalid, then 400 at the gateway and myrecipe is not called', async (t) => {
   const { call, fake } = await gateway(t);
   const res = await call('POST', '/myrecipes', { token: await sign('alice'), ...json({ ...recipe, memberId: 'mallory' }) });

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StopWaiting, eventually, freePort, spawnTracked, tail, type Spawned } from '../../support/processes.js';
 import { rel, type J } from '../../config/support/manifests.js';
-import type { Cluster } from './cluster.js';
+import { runWithEnv, type Cluster } from './cluster.js';
 
 export const CONTROL_PLANE_NAMESPACE = 'dapr-system';
 export const TRUST_DOMAIN = 'cluster.local';
@@ -272,4 +272,38 @@ export async function startDapr(cluster: Cluster): Promise<DaprControlPlane> {
   await healthz(injector, injectorHealth, 'the Dapr injector healthy (certificate from Sentry, webhook caBundle patched)');
   await healthz(operator, operatorHealth, 'the Dapr operator healthy (certificate from Sentry, API and webhook serving)');
   return { sentryAddress, operatorAddress, trustAnchorsFile, trustAnchors, sentry, processes: [sentry, operator, injector] };
+}
+
+/**
+ * What the operator serves an app, asked as daprd asks at start in a pod:
+ * operator-client gets a certificate from Sentry with a service account token
+ * bound to the pod, then lists over mTLS. Its last stdout line is the answer.
+ */
+export async function askOperator(
+  cluster: Cluster,
+  dapr: DaprControlPlane,
+  { pod, appId, config, timeout }: { pod: J; appId: string; config: string; timeout: string },
+) {
+  const namespace: string = pod.metadata.namespace;
+  const tokenFile = await sentryToken(
+    cluster,
+    namespace,
+    pod.spec.serviceAccountName,
+    pod.metadata.name,
+    path.join(cluster.dir, `${pod.metadata.name}-${appId}.token`),
+  );
+  return runWithEnv(path.join(cluster.bin, 'operator-client'), [], {
+    PATH: process.env.PATH,
+    NAMESPACE: namespace,
+    APP_ID: appId,
+    CONFIG: config,
+    DAPR_SENTRY_TOKEN_FILE: tokenFile,
+    DAPR_TRUST_ANCHORS_FILE: dapr.trustAnchorsFile,
+    DAPR_SENTRY_ADDRESS: dapr.sentryAddress,
+    DAPR_OPERATOR_ADDRESS: dapr.operatorAddress,
+    DAPR_CONTROL_PLANE_NAMESPACE: CONTROL_PLANE_NAMESPACE,
+    DAPR_CONTROL_PLANE_TRUST_DOMAIN: TRUST_DOMAIN,
+    TIMEOUT: timeout,
+    DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK: 'true', // in a pod daprd runs as non-root; CI runs as root
+  });
 }
