@@ -92,7 +92,7 @@ test('every public route of the gateway makes only calls access.ts lets the gate
     ...fakeSidecar().sidecar,
     async invoke<T>(appId: string, method: string, options: InvokeOptions = {}) {
       invoked.push({ appId, method, options });
-      return {} as T;
+      return { recipeId: '3f1c2a4e-8d7b-4c1e-9f0a-1b2c3d4e5f60' } as T; // a registration's answer names its recipe
     },
   };
   const app = createApp({

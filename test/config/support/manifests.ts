@@ -5,6 +5,7 @@ import type { ExecutionContext, TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { APP_IDS } from '../../../packages/shared/src/access.js';
@@ -29,18 +30,32 @@ export function run(
   options: { input?: string; cwd?: string; echoStderr?: boolean } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? root,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       if (options.echoStderr) process.stderr.write(d);
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    feed(child.stdin, options.input);
   });
+}
+
+/**
+ * Writes a command's input. A command may exit without reading it (a cached
+ * build script, a kubectl refusing its flags): the write then fails with
+ * EPIPE, which says nothing its exit code and stderr do not.
+ */
+export function feed(stdin: Writable | null, input: string | undefined): void {
+  if (!stdin || input === undefined) return;
+  stdin.on('error', () => undefined);
+  stdin.end(input);
 }
 
 /** YAML as Kubernetes reads it (YAML 1.1: yes/no/on/off are booleans), duplicate keys refused. */
