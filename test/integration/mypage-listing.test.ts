@@ -288,3 +288,42 @@ test.serial(
     t.true(read('myPage') <= 21 + 100 + 50, `my page reads ${read('myPage')} rows (the page, and the member's 100 for the balance)`);
   },
 );
+
+test.serial('a catalogue snapshot expires an hour after its first page, however quickly its pages follow one another', async (t) => {
+  let clock = Date.now();
+  const timed = createListings(
+    knex,
+    createCursors('listing-test-token', () => clock),
+  );
+  const tag = randomUUID().slice(0, 8);
+  for (let i = 0; i < 3; i++) await register('expiry', `Expiring ${tag} ${i}`);
+  let cursor = (await timed.catalogue({ q: tag, limit: 1 })).page.nextCursor!;
+  clock += 59 * 60_000;
+  cursor = (await timed.catalogue({ q: tag, limit: 1, cursor })).page.nextCursor!;
+  clock += 2 * 60_000; // 61 minutes after the snapshot, 2 after the last page
+  const err = await t.throwsAsync(() => timed.catalogue({ q: tag, limit: 1, cursor }), { instanceOf: AppError });
+  t.regex(err.message, /expired/);
+});
+
+test.serial(
+  'points_log keeps what a cursor may need: every total of the last hour, the largest before it, none of a deleted recipe',
+  async (t) => {
+    const kept = await register('pruner', `Kept ${randomUUID().slice(0, 8)}`);
+    const gone = await register('pruner', `Gone ${randomUUID().slice(0, 8)}`);
+    for (const points of [1, 2, 3, 4]) await recommend(kept, 'pruner', points);
+    for (const points of [1, 2]) await recommend(gone, 'pruner', points);
+    await knex.raw("UPDATE points_log SET logged_at = now() - interval '2 hours' WHERE (recipe_id = ? AND points <= 2) OR recipe_id = ?", [
+      kept,
+      gone,
+    ]);
+    await model.onDeleted({ recipeId: gone, memberId: 'pruner', deletedAt: now(), pointsRevoked: 2 });
+    const totals = async (recipeId: string) =>
+      (
+        await knex.raw<{ rows: { points: number }[] }>('SELECT points FROM points_log WHERE recipe_id = ? ORDER BY points', [recipeId])
+      ).rows.map((r) => r.points);
+    t.true((await model.prunePointsLog(3900)) >= 3);
+    t.deepEqual(await totals(kept), [2, 3, 4], 'the largest total older than any snapshot (2), and every newer one');
+    t.deepEqual(await totals(gone), []);
+    t.is(await model.prunePointsLog(3900), 0, 'nothing more to prune');
+  },
+);

@@ -73,7 +73,13 @@ test('replicas starting at the same moment on an empty database all migrate it, 
     const { rows } = await replicas[0]!.raw('SELECT name FROM mypage.knex_migrations ORDER BY id');
     t.deepEqual(
       rows.map((r: { name: string }) => r.name),
-      ['001_recipes_and_processed_events', '002_drop_processed_events', '003_search_and_keyset_paging', '004_member_profiles'],
+      [
+        '001_recipes_and_processed_events',
+        '002_drop_processed_events',
+        '003_search_and_keyset_paging',
+        '004_member_profiles',
+        '005_points_log_logged_at',
+      ],
     );
   } finally {
     await Promise.all(replicas.map((knex) => knex.destroy()));

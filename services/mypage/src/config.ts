@@ -9,6 +9,8 @@ const schema = baseConfigSchema.extend({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/)
     .default('mypage'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** How often the totals no catalogue cursor can need any more are dropped from points_log. */
+  POINTS_LOG_PRUNE_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -21,26 +21,34 @@ export function createCursors(secret: string | undefined, clock: () => number = 
     new AppError(400, 'REQUEST.INVALID', `invalid query: cursor: ${message}`, { details: [{ field: 'cursor', message }] });
 
   return {
-    seal(scope: string, position: unknown): string {
-      const body = Buffer.from(JSON.stringify({ at: Math.floor(clock() / 1000), position })).toString('base64url');
+    /** `at`: when what the cursor continues began (the catalogue's snapshot), in seconds; now by default. */
+    seal(scope: string, position: unknown, at = Math.floor(clock() / 1000)): string {
+      const body = Buffer.from(JSON.stringify({ at, position })).toString('base64url');
       return `${body}.${mac(scope, body).toString('base64url')}`;
     },
 
-    /** The position sealed in `cursor`, or a 400 if this listing did not seal it, or sealed it more than `maxAgeSeconds` ago. */
+    /** The position sealed in `cursor`, or a 400 if this listing did not seal it, or its `at` is more than `maxAgeSeconds` ago. */
     open<T>(scope: string, cursor: string, schema: z.ZodType<T>, maxAgeSeconds = Infinity): T {
-      const [body, tag, ...rest] = cursor.split('.');
-      const foreign = refuse('not a cursor this listing returned (it was changed, or belongs to another query or member)');
-      if (!body || !tag || rest.length) throw foreign;
-      const given = Buffer.from(tag, 'base64url');
-      const expected = mac(scope, body);
-      // The tag's canonical spelling only: base64url ignores a last character's spare bits.
-      if (given.length !== expected.length || !timingSafeEqual(given, expected) || given.toString('base64url') !== tag) throw foreign;
-      const sealed = z.object({ at: z.number(), position: schema }).safeParse(parseJson(Buffer.from(body, 'base64url').toString('utf8')));
-      if (!sealed.success) throw foreign;
-      if (clock() / 1000 - sealed.data.at > maxAgeSeconds) throw refuse('expired: start again from the first page');
-      return sealed.data.position;
+      return unseal(scope, cursor, schema, maxAgeSeconds).position;
     },
+
+    /** The same, with the `at` it was sealed with (to seal the next page's cursor with). */
+    unseal,
   };
+
+  function unseal<T>(scope: string, cursor: string, schema: z.ZodType<T>, maxAgeSeconds = Infinity): { position: T; at: number } {
+    const [body, tag, ...rest] = cursor.split('.');
+    const foreign = refuse('not a cursor this listing returned (it was changed, or belongs to another query or member)');
+    if (!body || !tag || rest.length) throw foreign;
+    const given = Buffer.from(tag, 'base64url');
+    const expected = mac(scope, body);
+    // The tag's canonical spelling only: base64url ignores a last character's spare bits.
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || given.toString('base64url') !== tag) throw foreign;
+    const sealed = z.object({ at: z.number(), position: schema }).safeParse(parseJson(Buffer.from(body, 'base64url').toString('utf8')));
+    if (!sealed.success) throw foreign;
+    if (clock() / 1000 - sealed.data.at > maxAgeSeconds) throw refuse('expired: start again from the first page');
+    return { position: sealed.data.position, at: sealed.data.at };
+  }
 }
 
 function parseJson(text: string): unknown {

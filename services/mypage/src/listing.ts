@@ -123,7 +123,9 @@ export function createListings(db: Knex, cursors: Cursors) {
       }
       const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
       const scope = `catalogue\n${query.q ?? ''}\n${query.ingredient ?? ''}`;
-      const position = query.cursor ? cursors.open(scope, query.cursor, catalogueCursor, CATALOGUE_CURSOR_MAX_AGE_SECONDS) : undefined;
+      // Every page's cursor carries the time of the first page's snapshot: a snapshot is never older than the limit.
+      const opened = query.cursor ? cursors.unseal(scope, query.cursor, catalogueCursor, CATALOGUE_CURSOR_MAX_AGE_SECONDS) : undefined;
+      const position = opened?.position;
       const snapshot = position?.snapshot ?? (await currentSnapshot(db));
       const after = position?.after;
       const searching = query.q !== undefined || query.ingredient !== undefined;
@@ -132,7 +134,7 @@ export function createListings(db: Knex, cursors: Cursors) {
         : await browse(snapshot, after && [after[1], after[2], after[3]], limit + 1);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
       const nextCursor = last
-        ? cursors.seal(scope, { snapshot, after: [String(last.rank), Number(last.snap_points), last.at_key, last.recipe_id] })
+        ? cursors.seal(scope, { snapshot, after: [String(last.rank), Number(last.snap_points), last.at_key, last.recipe_id] }, opened?.at)
         : null;
       return { rows: rows.slice(0, limit), page: { limit, hasMore: nextCursor !== null, nextCursor } };
     },

@@ -69,6 +69,16 @@ const migrations: Migration[] = [
   },
   // Members' display names (profiles.ts).
   memberProfilesMigration,
+  {
+    // When each total was logged, so that what no catalogue cursor can need any more is pruned (store.ts).
+    name: '005_points_log_logged_at',
+    async up(db) {
+      await db.raw('ALTER TABLE points_log ADD COLUMN logged_at timestamptz NOT NULL DEFAULT now()');
+    },
+    async down(db) {
+      await db.raw('ALTER TABLE points_log DROP COLUMN logged_at');
+    },
+  },
 ];
 
 /**

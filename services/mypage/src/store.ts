@@ -112,6 +112,26 @@ export function createReadModel(db: Knex) {
         [e.recipeId, e.memberId, e.deletedAt],
       ),
 
+    /**
+     * Forgets the totals no catalogue cursor can need: a cursor's snapshot is
+     * at most an hour old (listing.ts), and as of it a recipe's points are the
+     * largest total it saw. So of the totals logged before every snapshot a
+     * cursor may hold (`keepSeconds` ago), only the largest is kept; newer ones
+     * all are; a deleted recipe, never listed again, keeps none.
+     */
+    async prunePointsLog(keepSeconds: number): Promise<number> {
+      const { rowCount } = await db.raw<{ rowCount: number | null }>(
+        `DELETE FROM points_log l USING recipes r
+          WHERE l.recipe_id = r.recipe_id
+            AND (r.deleted_at IS NOT NULL
+              OR (l.logged_at < now() - make_interval(secs => ?)
+                AND EXISTS (SELECT 1 FROM points_log k WHERE k.recipe_id = l.recipe_id AND k.points > l.points
+                              AND k.logged_at < now() - make_interval(secs => ?))))`,
+        [keepSeconds, keepSeconds],
+      );
+      return rowCount ?? 0;
+    },
+
     /** Every row, deleted ones too, in id order: for the invariant checker. */
     async allRecipes(after: string | undefined, limit: number) {
       const page = db<RecipeRow>('recipes').orderBy('recipe_id').limit(limit);
