@@ -221,7 +221,9 @@ async function startServiceOnce(options: ServiceOptions): Promise<RunningService
   await startApp();
   try {
     if (withApp)
-      await eventually(() => alive(() => httpOk(`${appUrl}/healthz`)), { what: `${options.appId} app listening`, timeoutMs: 30_000 });
+      // mypage migrates its database before it listens, and a replica waits for
+      // another's migration: on a loaded machine that has taken 37 s (CI).
+      await eventually(() => alive(() => httpOk(`${appUrl}/healthz`)), { what: `${options.appId} app listening`, timeoutMs: 90_000 });
     await startSidecar();
   } catch (err) {
     if (handle.app) await stopProcess(handle.app, 'SIGKILL');
