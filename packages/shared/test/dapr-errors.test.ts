@@ -1,5 +1,14 @@
-import test from 'ava';
-import { DaprError, invocationOutcome, isBreakerRefusal, retryOnConflict, transportFailure } from '../src/index.js';
+import http from 'node:http';
+import test, { type ExecutionContext } from 'ava';
+import {
+  createLogger,
+  createSidecar,
+  DaprError,
+  invocationOutcome,
+  isBreakerRefusal,
+  retryOnConflict,
+  transportFailure,
+} from '../src/index.js';
 
 const sidecarAnswer = (status: number, body: unknown, kind: 'app' | 'dapr' = 'dapr') =>
   new DaprError(kind, status, body, `call: ${status} ${JSON.stringify(body)}`);
@@ -71,10 +80,16 @@ test('the keyed lock runs sections of one key one at a time, and of different ke
   t.true(events.indexOf('b1 end') < events.indexOf('a1 end'), 'b did not wait for a');
 });
 
+/** A sidecar client over a stand-in for daprd's HTTP API that answers as `handle` says. */
+async function sidecarOver(t: ExecutionContext, handle: http.RequestListener) {
+  const server = http.createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return createSidecar({ host: '127.0.0.1', httpPort: (server.address() as { port: number }).port, log: createLogger('test', 'silent') });
+}
+
 test('a state read is one key with its ETag from the header; a store failure is an error, never "no such key"', async (t) => {
-  const http = await import('node:http');
-  const { createLogger, createSidecar } = await import('../src/index.js');
-  const server = http.createServer((req, res) => {
+  const sidecar = await sidecarOver(t, (req, res) => {
     if (req.url === '/v1.0/state/store/found') {
       res.writeHead(200, { 'content-type': 'application/json', etag: '7' }).end('{"v":1}');
     } else if (req.url === '/v1.0/state/store/missing') {
@@ -85,13 +100,6 @@ test('a state read is one key with its ETag from the header; a store failure is 
         .end(JSON.stringify({ errorCode: 'ERR_STATE_GET', message: 'failed to connect to `host=127.0.0.1 user=postgres`' }));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => server.close());
-  const sidecar = createSidecar({
-    host: '127.0.0.1',
-    httpPort: (server.address() as { port: number }).port,
-    log: createLogger('test', 'silent'),
-  });
   t.deepEqual(await sidecar.getState('store', 'found'), { value: { v: 1 }, etag: '7' });
   t.is(await sidecar.getState('store', 'missing'), undefined);
   const err = await t.throwsAsync(() => sidecar.getState('store', 'broken'));
@@ -100,9 +108,7 @@ test('a state read is one key with its ETag from the header; a store failure is 
 });
 
 test('a 2xx whose body is cut short is no answer: its outcome is unknown, never a success with no result', async (t) => {
-  const http = await import('node:http');
-  const { createLogger, createSidecar } = await import('../src/index.js');
-  const server = http.createServer((req, res) => {
+  const sidecar = await sidecarOver(t, (req, res) => {
     const answers: Record<string, [number, string]> = {
       '/v1.0/invoke/myrecipe/method/whole': [201, '{"recipeId":"r1"}'],
       '/v1.0/invoke/myrecipe/method/cut': [201, '{"recipeId":"r'],
@@ -111,13 +117,6 @@ test('a 2xx whose body is cut short is no answer: its outcome is unknown, never 
     };
     const [status, body] = answers[req.url ?? ''] ?? [404, ''];
     res.writeHead(status, body ? { 'content-type': 'application/json' } : {}).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => server.close());
-  const sidecar = createSidecar({
-    host: '127.0.0.1',
-    httpPort: (server.address() as { port: number }).port,
-    log: createLogger('test', 'silent'),
   });
   t.deepEqual(await sidecar.invoke('myrecipe', 'whole', { method: 'POST', body: {} }), { recipeId: 'r1' });
   t.is(await sidecar.invoke('recipe', 'none', { method: 'POST', body: {} }), undefined, 'a 204 has no body to cut');
